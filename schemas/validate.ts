@@ -1,0 +1,173 @@
+// validate(manifest): the one entry point that checks an object against its kind's schema,
+// fills defaults and explains every failure as `path: what to do`.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
+import agentSchema from './agent.schema.json' with { type: 'json' };
+import commonSchema from './common.schema.json' with { type: 'json' };
+import conditionSchema from './condition.schema.json' with { type: 'json' };
+import eventSchema from './event.schema.json' with { type: 'json' };
+import instanceSchema from './instance.schema.json' with { type: 'json' };
+import objectMetaSchema from './object-meta.schema.json' with { type: 'json' };
+import secretSchema from './secret.schema.json' with { type: 'json' };
+import workloadSchema from './workload.schema.json' with { type: 'json' };
+import { appendKey, pointerToPath } from './field-path.ts';
+import { API_VERSION, KINDS, isKindName, type KindName } from './kinds.ts';
+import { checkWorkloadSpec } from './workload-rules.ts';
+import type { LatticeObject } from './types.gen.ts';
+
+export interface FieldError {
+  /** Where the problem is, e.g. spec.ports[0].containerPort; empty for the whole object. */
+  path: string;
+  message: string;
+}
+
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+type SchemaNode = Record<string, unknown>;
+
+const KIND_SCHEMAS: Record<KindName, object> = {
+  Workload: workloadSchema,
+  Instance: instanceSchema,
+  Agent: agentSchema,
+  Secret: secretSchema,
+  Event: eventSchema,
+};
+
+let validators: Map<KindName, ValidateFunction> | undefined;
+
+function compiledValidators(): Map<KindName, ValidateFunction> {
+  if (validators) return validators;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, strictRequired: false });
+  const addFormats = ((formatsModule as unknown as { default?: typeof formatsModule }).default ?? formatsModule) as unknown as (a: Ajv) => void;
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
+  ajv.addSchema([objectMetaSchema, conditionSchema, commonSchema]);
+  for (const schema of Object.values(KIND_SCHEMAS)) ajv.addSchema(schema);
+  validators = new Map(
+    (Object.keys(KIND_SCHEMAS) as KindName[]).map((kind) => {
+      const id = (KIND_SCHEMAS[kind] as { $id: string }).$id;
+      const fn = ajv.getSchema(id);
+      if (!fn) throw new Error(`schema ${id} did not compile`);
+      return [kind, fn];
+    }),
+  );
+  return validators;
+}
+
+/**
+ * Validates a manifest of any kind. Never mutates its argument: the returned value is a copy
+ * with defaults filled in.
+ */
+export function validate(manifest: unknown): ValidationResult<LatticeObject> {
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    return { ok: false, errors: [{ path: '', message: 'must be an object with apiVersion, kind, metadata and spec' }] };
+  }
+  const { apiVersion, kind } = manifest as { apiVersion?: unknown; kind?: unknown };
+  const envelopeErrors: FieldError[] = [];
+  if (apiVersion === undefined) envelopeErrors.push({ path: 'apiVersion', message: `is required; use "${API_VERSION}"` });
+  else if (apiVersion !== API_VERSION)
+    envelopeErrors.push({ path: 'apiVersion', message: `unknown apiVersion ${JSON.stringify(apiVersion)}; use "${API_VERSION}"` });
+  if (kind === undefined) envelopeErrors.push({ path: 'kind', message: `is required; one of ${Object.keys(KINDS).join(', ')}` });
+  else if (!isKindName(kind))
+    envelopeErrors.push({ path: 'kind', message: `unknown kind ${JSON.stringify(kind)}; expected one of ${Object.keys(KINDS).join(', ')}` });
+  if (envelopeErrors.length > 0 || !isKindName(kind)) return { ok: false, errors: envelopeErrors };
+
+  let copy: LatticeObject;
+  try {
+    copy = structuredClone(manifest) as LatticeObject;
+  } catch {
+    return { ok: false, errors: [{ path: '', message: 'must be plain JSON data (no functions or other non-data values)' }] };
+  }
+  const check = compiledValidators().get(kind)!;
+  const errors = check(copy) ? [] : describeErrors(check.errors ?? [], copy);
+  if (errors.length === 0) errors.push(...checkKindRules(copy));
+  return errors.length === 0 ? { ok: true, value: copy } : { ok: false, errors };
+}
+
+/** Rules a JSON Schema cannot say: scope and references between fields. */
+function checkKindRules(object: LatticeObject): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!KINDS[object.kind].namespaced && object.metadata.namespace !== undefined) {
+    errors.push({ path: 'metadata.namespace', message: `${object.kind} is cluster-scoped and takes no namespace` });
+  }
+  if (object.kind === 'Workload') errors.push(...checkWorkloadSpec(object.spec, 'spec'));
+  if (object.kind === 'Instance') errors.push(...checkWorkloadSpec(object.spec.template, 'spec.template'));
+  return errors;
+}
+
+/** One message per path, the most specific first. */
+function describeErrors(raw: ErrorObject[], document: unknown): FieldError[] {
+  // A failed anyOf/oneOf that carries its own x-error explains itself; its branches' errors
+  // would only confuse ("must have required property image", "must have required property command").
+  // Branches therefore never $ref: their errors' schemaPath must start with the composite's.
+  const explainedComposites = raw
+    .filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && typeof (e.parentSchema as SchemaNode)?.['x-error'] === 'string')
+    .map((e) => e.schemaPath);
+  const byPath = new Map<string, string>();
+  for (const error of raw) {
+    if (explainedComposites.some((p) => error.schemaPath.startsWith(`${p}/`))) continue;
+    if (error.keyword === 'propertyNames') continue; // reported by the inner rule, with the key
+    const { path, message } = describeError(error, document);
+    if (!byPath.has(path)) byPath.set(path, message);
+  }
+  return [...byPath].map(([path, message]) => ({ path, message }));
+}
+
+const EXPLAINED_BY_X_ERROR = new Set(['pattern', 'minLength', 'maxLength', 'anyOf', 'oneOf']);
+
+function describeError(error: ErrorObject, document: unknown): FieldError {
+  let path = pointerToPath(error.instancePath, document);
+  if (error.propertyName !== undefined) path = appendKey(path, error.propertyName);
+  const schema = (error.parentSchema ?? {}) as SchemaNode;
+  const params = error.params as Record<string, unknown>;
+  const custom = schema['x-error'];
+  if (typeof custom === 'string' && EXPLAINED_BY_X_ERROR.has(error.keyword)) return { path, message: custom };
+  switch (error.keyword) {
+    case 'required':
+      return { path: appendKey(path, String(params.missingProperty)), message: 'is required' };
+    case 'additionalProperties': {
+      const known = Object.keys((schema.properties as object | undefined) ?? {});
+      const hint = known.length > 0 ? `; known fields: ${known.join(', ')}` : '';
+      return { path: appendKey(path, String(params.additionalProperty)), message: `unknown field${hint}` };
+    }
+    case 'type':
+    case 'minimum':
+    case 'maximum':
+      return { path, message: describeNumberOrType(schema, String(params.type ?? schema.type)) };
+    case 'enum':
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    case 'minLength':
+      return { path, message: params.limit === 1 ? 'must not be empty' : `must be at least ${params.limit} characters` };
+    case 'maxLength':
+      return { path, message: `must be at most ${params.limit} characters` };
+    case 'minItems':
+      return { path, message: `must have at least ${params.limit} item${params.limit === 1 ? '' : 's'}` };
+    case 'maxItems':
+      return { path, message: `must have at most ${params.limit} items` };
+    case 'uniqueItems':
+      return { path, message: `must not repeat an item (items ${params.j} and ${params.i} are equal)` };
+    case 'format':
+      return { path, message: params.format === 'date-time' ? 'must be an RFC 3339 date-time such as 2026-01-02T15:04:05Z' : `must be a valid ${params.format}` };
+    case 'pattern':
+      return { path, message: `must match ${String(params.pattern)}` };
+    default:
+      return { path, message: error.message ?? 'is invalid' };
+  }
+}
+
+function describeNumberOrType(schema: SchemaNode, type: string): string {
+  const { minimum, maximum } = schema as { minimum?: number; maximum?: number };
+  const noun = type === 'integer' ? 'an integer' : type === 'number' ? 'a number' : undefined;
+  if (noun && minimum !== undefined && maximum !== undefined) return `must be ${noun} from ${minimum} to ${maximum}`;
+  if (noun && minimum !== undefined) return `must be ${noun} of at least ${minimum}`;
+  if (noun && maximum !== undefined) return `must be ${noun} of at most ${maximum}`;
+  const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+  return `must be ${article} ${type}`;
+}
+
+/** `path: message` lines, for logs, CLI output and error bodies. */
+export function formatFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('\n');
+}

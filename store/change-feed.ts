@@ -1,0 +1,123 @@
+// Fans the change log out to watchers. One tailer per process reads each new commit once
+// (after a local commit, or when PostgreSQL NOTIFY says another replica committed) into a
+// bounded in-memory window; watchers read from the window, or from the table when they are
+// further behind, so a thousand watchers cost one query per commit, not a thousand.
+import { GoneError } from './errors.ts';
+import type { WatchEventType, StoredObject } from './types.ts';
+
+export interface ChangeRecord {
+  revision: number;
+  type: WatchEventType;
+  object: StoredObject;
+  /** Labels before a MODIFIED that changed them. */
+  prevLabels: Record<string, string> | undefined;
+}
+
+export type ReadChanges = (afterRevision: number, limit: number) => Promise<ChangeRecord[]>;
+
+const TAIL_BATCH = 5000;
+const RETRY_AFTER_ERROR_MS = 500;
+
+export class ChangeFeed {
+  private window: ChangeRecord[] = [];
+  private readonly waiters = new Set<() => void>();
+  private tailing = false;
+  private tailAgain = false;
+  private closedFlag = false;
+
+  constructor(
+    private readonly readChanges: ReadChanges,
+    private lastRevision: number,
+    private readonly windowSize = 10_000,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** The newest revision this process has seen committed. */
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Something may have been committed: read it. Calls made while reading coalesce. */
+  signal(): void {
+    if (this.closedFlag) return;
+    if (this.tailing) {
+      this.tailAgain = true;
+      return;
+    }
+    this.tailing = true;
+    void this.tail().finally(() => {
+      this.tailing = false;
+      if (this.tailAgain) {
+        this.tailAgain = false;
+        this.signal();
+      }
+    });
+  }
+
+  private async tail(): Promise<void> {
+    try {
+      for (;;) {
+        const records = await this.readChanges(this.lastRevision, TAIL_BATCH);
+        if (records.length === 0 || this.closedFlag) return;
+        // Another replica compacted past us: the window restarts; watchers behind it get Gone.
+        if (records[0]!.revision !== this.lastRevision + 1) this.window = [];
+        for (const record of records) this.window.push(record);
+        if (this.window.length > 2 * this.windowSize) this.window = this.window.slice(-this.windowSize);
+        this.lastRevision = records[records.length - 1]!.revision;
+        this.wakeAll();
+        if (records.length < TAIL_BATCH) return;
+      }
+    } catch (error) {
+      this.onError(error);
+      setTimeout(() => this.signal(), RETRY_AFTER_ERROR_MS).unref();
+    }
+  }
+
+  /** Up to limit changes after revision, in order and without gaps; Gone if compacted. */
+  async readAfter(revision: number, limit: number): Promise<ChangeRecord[]> {
+    if (revision >= this.lastRevision) return [];
+    const first = this.window[0];
+    if (first && first.revision <= revision + 1) {
+      const start = revision + 1 - first.revision;
+      return this.window.slice(start, start + limit);
+    }
+    const records = await this.readChanges(revision, limit);
+    const oldest = records[0]?.revision;
+    if (oldest !== revision + 1) throw new GoneError(revision, oldest === undefined ? this.lastRevision : oldest - 1);
+    return records;
+  }
+
+  /**
+   * Resolves true when a revision beyond `revision` is known, false after timeoutMs or on close.
+   * cancel() resolves it false at once.
+   */
+  waitBeyond(revision: number, timeoutMs: number): { done: Promise<boolean>; cancel: () => void } {
+    if (this.lastRevision > revision) return { done: Promise.resolve(true), cancel: () => {} };
+    if (this.closedFlag) return { done: Promise.resolve(false), cancel: () => {} };
+    let settle!: (woke: boolean) => void;
+    const done = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const wake = (): void => settle(this.lastRevision > revision);
+      settle = (woke) => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve(woke);
+      };
+      this.waiters.add(wake);
+    });
+    return { done, cancel: () => settle(false) };
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  close(): void {
+    this.closedFlag = true;
+    this.wakeAll();
+  }
+}

@@ -1,0 +1,31 @@
+// What differs between SQLite and PostgreSQL, and nothing else: everything above this
+// interface is written once.
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db-schema.ts';
+
+export interface DialectAdapter {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Runs write transactions. */
+  readonly writer: Kysely<Database>;
+  /** Runs reads and watch catch-up, so they do not queue behind a write transaction. */
+  readonly reader: Kysely<Database>;
+  /** Most rows one multi-row INSERT may carry (bound-parameter limits). */
+  readonly maxRowsPerInsert: number;
+  /** Runs fn on one consistent snapshot (a list and its revision must agree). */
+  snapshot<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Inside a write transaction, before its first write: returns the current revision and holds
+   * the revision counter until commit, so revisions commit in the order they were taken.
+   */
+  lockRevision(trx: Transaction<Database>): Promise<number>;
+  /** Inside a write transaction: tell other processes, on commit, that revision exists. */
+  announce(trx: Transaction<Database>, revision: number): Promise<void>;
+  /** Calls onCommit whenever another process may have committed; returns a stop function. */
+  listen(onCommit: () => void): Promise<() => Promise<void>>;
+  /** An error raised by the database driver (as opposed to the caller's own code). */
+  isDriverError(error: unknown): boolean;
+  isUniqueViolation(error: unknown): boolean;
+  /** Transient contention (SQLITE_BUSY, PostgreSQL serialization failure or deadlock). */
+  isContention(error: unknown): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../db-schema.ts';
+import { migrateToLatest } from '../migrations/index.ts';
+import type { DialectAdapter } from './adapter.ts';
+
+export interface PostgresOptions {
+  connectionString: string;
+  poolSize?: number;
+}
+
+const CHANNEL = 'lattice_changes';
+const INT8_OID = 20;
+
+// Revisions are BIGINT; they stay far below 2^53, so numbers are safe and simpler than strings.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export async function openPostgres({ connectionString, poolSize = 10 }: PostgresOptions): Promise<DialectAdapter> {
+  const pool = new pg.Pool({ connectionString, max: poolSize, types });
+  // An idle client's error (e.g. the server restarting) must not crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrateToLatest(db, { revisionType: 'bigint' });
+  return {
+    backend: 'postgres',
+    writer: db,
+    reader: db,
+    // 7 columns a change row; PostgreSQL allows 65,535 bound parameters.
+    maxRowsPerInsert: 1000,
+    snapshot: (fn) => db.transaction().setIsolationLevel('repeatable read').execute(fn),
+    // The row lock is held to commit: a second writer waits here, so a revision never commits
+    // before a smaller one (which a sequence would allow, and a watcher would then skip).
+    lockRevision: async (trx) =>
+      (await trx.selectFrom('meta').select('value').where('key', '=', 'revision').forUpdate().executeTakeFirstOrThrow()).value,
+    announce: async (trx, revision) => {
+      await sql`select pg_notify(${CHANNEL}, ${String(revision)})`.execute(trx);
+    },
+    listen: (onCommit) => listenForCommits(connectionString, onCommit),
+    isDriverError: (error) => error instanceof pg.DatabaseError,
+    isUniqueViolation: (error) => sqlState(error) === '23505',
+    isContention: (error) => sqlState(error) === '40001' || sqlState(error) === '40P01',
+    close: () => db.destroy(),
+  };
+}
+
+function sqlState(error: unknown): string {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+    ? (error as { code: string }).code
+    : '';
+}
+
+// One dedicated connection LISTENs; it reconnects with backoff and, once back, reports a
+// possible commit so the change feed re-reads whatever it missed meanwhile.
+async function listenForCommits(connectionString: string, onCommit: () => void): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retryDelay = 50;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString, types });
+    const lost = (): void => {
+      if (client !== next) return;
+      next.end().catch(() => {});
+      reconnect();
+    };
+    next.on('notification', () => onCommit());
+    next.on('error', lost);
+    next.on('end', lost);
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      next.end().catch(() => {});
+      throw error;
+    }
+    client = next;
+    retryDelay = 50;
+    onCommit();
+  };
+  const reconnect = (): void => {
+    client = undefined;
+    if (stopped || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      connect().catch(() => {
+        retryDelay = Math.min(retryDelay * 2, 2000);
+        reconnect();
+      });
+    }, retryDelay);
+  };
+
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    await client?.end().catch(() => {});
+  };
+}

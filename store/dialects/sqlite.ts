@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import type { Database } from '../db-schema.ts';
+import { migrateToLatest } from '../migrations/index.ts';
+import type { DialectAdapter } from './adapter.ts';
+
+export interface SqliteOptions {
+  file: string;
+  /**
+   * full (default): every commit is fsynced before it is acknowledged, so no acknowledged write
+   * is lost even on power loss. normal: WAL is synced at checkpoints only; survives a process
+   * crash but may lose the last commits on power loss.
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+function openConnection(file: string, synchronous: 'full' | 'normal'): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+// kysely prepares every query afresh, which costs more than running it; the store issues a
+// handful of distinct statements, so caching them makes a write several times cheaper.
+function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(sql) {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql); // re-inserted below: the Map's order is recency
+      } else {
+        statement = db.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
+}
+
+export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions): Promise<DialectAdapter> {
+  if (file === ':memory:') throw new Error('sqlite: use a file; readers and the writer need to share it');
+  mkdirSync(dirname(file), { recursive: true });
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, synchronous)) }) });
+  await migrateToLatest(writer, { revisionType: 'integer' });
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, synchronous)) }) });
+  return {
+    backend: 'sqlite',
+    writer,
+    reader,
+    // 7 columns a change row; SQLite allows 32,766 bound parameters.
+    maxRowsPerInsert: 1000,
+    snapshot: (fn) => reader.transaction().execute(fn),
+    // kysely gives SQLite one connection and runs one transaction on it at a time, so the
+    // counter needs no lock of its own (and a no-op write would cost an fsync).
+    lockRevision: async (trx) => (await trx.selectFrom('meta').select('value').where('key', '=', 'revision').executeTakeFirstOrThrow()).value,
+    // Only this process writes the file, so it announces commits to itself.
+    announce: async () => {},
+    listen: async () => async () => {},
+    isDriverError: (error) => error instanceof BetterSqlite3.SqliteError,
+    isUniqueViolation: (error) => sqliteCode(error).startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE',
+    isContention: (error) => sqliteCode(error).startsWith('SQLITE_BUSY') || sqliteCode(error).startsWith('SQLITE_LOCKED'),
+    close: async () => {
+      await reader.destroy();
+      await writer.destroy();
+    },
+  };
+}
+
+function sqliteCode(error: unknown): string {
+  return error instanceof BetterSqlite3.SqliteError ? error.code : '';
+}

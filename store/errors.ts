@@ -1,0 +1,58 @@
+// Domain errors of the store. Driver errors (SQLite constraint codes, PostgreSQL SQLSTATEs) are
+// mapped to these at the boundary, so no caller ever sees a driver message.
+import type { FieldError } from '../schemas/validate.ts';
+
+export type StoreErrorCode = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Invalid';
+
+export abstract class StoreError extends Error {
+  abstract readonly code: StoreErrorCode;
+}
+
+export class NotFoundError extends StoreError {
+  readonly code = 'NotFound';
+  constructor(what: string) {
+    super(`${what} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class AlreadyExistsError extends StoreError {
+  readonly code = 'AlreadyExists';
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** A precondition failed: the object (or the store) moved since the caller read it. */
+export class ConflictError extends StoreError {
+  readonly code = 'Conflict';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The requested revision was compacted away: re-list and watch from the list's revision. */
+export class GoneError extends StoreError {
+  readonly code = 'Gone';
+  constructor(
+    readonly requestedRevision: number,
+    readonly compactedRevision: number,
+  ) {
+    super(`revision ${requestedRevision} has been compacted (oldest retained is ${compactedRevision}); list again and watch from the list's resourceVersion`);
+    this.name = 'GoneError';
+  }
+}
+
+export class InvalidError extends StoreError {
+  readonly code = 'Invalid';
+  constructor(readonly details: FieldError[]) {
+    super(details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '));
+    this.name = 'InvalidError';
+  }
+}
+
+export function isStoreError(error: unknown): error is StoreError {
+  return error instanceof StoreError;
+}

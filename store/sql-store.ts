@@ -1,0 +1,433 @@
+// The object store over kysely: written once, run on SQLite and PostgreSQL through a
+// DialectAdapter. Every write takes the next global revision, writes the object, and appends to
+// the change log in the same transaction; watchers follow the log through a ChangeFeed.
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Kysely, Transaction } from 'kysely';
+import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts';
+import type { DialectAdapter } from './dialects/adapter.ts';
+import { ChangeFeed, type ChangeRecord } from './change-feed.ts';
+import { AlreadyExistsError, ConflictError, GoneError, InvalidError, NotFoundError, isStoreError } from './errors.ts';
+import { FeedWatch } from './feed-watch.ts';
+import { parseLabelSelector } from './label-selector.ts';
+import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, userMeta } from './object-meta.ts';
+import type {
+  DeleteResult,
+  ListQuery,
+  ListResult,
+  ObjectKey,
+  ObjectStore,
+  ObjectWatch,
+  Precondition,
+  SpecRevision,
+  StoreTransaction,
+  StoredObject,
+  WatchQuery,
+} from './types.ts';
+
+export interface SqlStoreOptions {
+  /** Clock for timestamps (tests inject one). */
+  now?: () => Date;
+  /** Kinds whose spec history is kept by generation (rollout history). */
+  historyKinds?: readonly string[];
+  /** Generations of history kept per object. */
+  historyLimit?: number;
+  /** Changes kept in memory for watchers; those further behind read the table. */
+  watchWindow?: number;
+  /** Errors nobody awaits (the change feed's reads); the store retries them itself. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+interface WriteContext {
+  adapter: DialectAdapter;
+  now: () => Date;
+  historyKinds: ReadonlySet<string>;
+  historyLimit: number;
+}
+
+export class SqlStore implements ObjectStore {
+  private constructor(
+    private readonly adapter: DialectAdapter,
+    private readonly context: WriteContext,
+    private readonly feed: ChangeFeed,
+    private readonly stopListening: () => Promise<void>,
+  ) {}
+
+  static async open(adapter: DialectAdapter, options: SqlStoreOptions = {}): Promise<SqlStore> {
+    const context: WriteContext = {
+      adapter,
+      now: options.now ?? (() => new Date()),
+      historyKinds: new Set(options.historyKinds ?? ['Workload']),
+      historyLimit: options.historyLimit ?? 10,
+    };
+    const feed = new ChangeFeed((after, limit) => readChanges(adapter.reader, after, limit), await readMeta(adapter.reader, 'revision'), options.watchWindow, options.onBackgroundError);
+    const stopListening = await adapter.listen(() => feed.signal());
+    return new SqlStore(adapter, context, feed, stopListening);
+  }
+
+  get backend(): 'sqlite' | 'postgres' {
+    return this.adapter.backend;
+  }
+
+  async transact<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    let wrote = false;
+    try {
+      return await this.adapter.writer.transaction().execute(async (trx) => {
+        const tx = new SqlTransaction(trx, this.context);
+        const result = await fn(tx);
+        wrote = await tx.flush();
+        return result;
+      });
+    } catch (error) {
+      throw this.mapDriverError(error);
+    } finally {
+      if (wrote) this.feed.signal();
+    }
+  }
+
+  /** Driver errors become domain errors; the caller's own errors pass through untouched. */
+  private mapDriverError(error: unknown): unknown {
+    if (isStoreError(error) || !this.adapter.isDriverError(error)) return error;
+    if (this.adapter.isUniqueViolation(error)) return new AlreadyExistsError('object');
+    if (this.adapter.isContention(error)) return new ConflictError('another write got there first; retry');
+    return new Error(`${this.adapter.backend} store operation failed`, { cause: error });
+  }
+
+  private async read<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.adapter.reader);
+    } catch (error) {
+      throw this.mapDriverError(error);
+    }
+  }
+
+  get(key: ObjectKey): Promise<StoredObject> {
+    return this.read(async (db) => {
+      const found = await findObject(db, key);
+      if (!found) throw new NotFoundError(describeKey(key));
+      return found;
+    });
+  }
+
+  create(object: StoredObject): Promise<StoredObject> {
+    return this.transact((tx) => tx.create(object));
+  }
+
+  update(object: StoredObject): Promise<StoredObject> {
+    return this.transact((tx) => tx.update(object));
+  }
+
+  updateStatus(key: ObjectKey, status: unknown, precondition?: Precondition): Promise<StoredObject> {
+    return this.transact((tx) => tx.updateStatus(key, status, precondition));
+  }
+
+  delete(key: ObjectKey, precondition?: Precondition): Promise<DeleteResult> {
+    return this.transact((tx) => tx.delete(key, precondition));
+  }
+
+  async list(query: ListQuery): Promise<ListResult> {
+    const selector = typeof query.labelSelector === 'string' ? parseLabelSelector(query.labelSelector) : query.labelSelector;
+    const namespaces = query.namespace === undefined ? undefined : typeof query.namespace === 'string' ? [query.namespace] : query.namespace;
+    if (namespaces?.length === 0) return this.currentRevision().then((revision) => ({ items: [], revision }));
+    return this.read(() =>
+      this.adapter.snapshot(async (trx) => {
+        const revision = await readMeta(trx, 'revision');
+        let select = trx.selectFrom('objects').select('body').where('kind', '=', query.kind);
+        if (namespaces?.length === 1) select = select.where('namespace', '=', namespaces[0]!);
+        else if (namespaces) select = select.where('namespace', 'in', namespaces);
+        const rows = await select.orderBy('namespace').orderBy('name').execute();
+        const items: StoredObject[] = [];
+        for (const row of rows) {
+          const object = JSON.parse(row.body) as StoredObject;
+          if (!selector || selector.matches(object.metadata.labels)) items.push(object);
+        }
+        return { items, revision };
+      }),
+    );
+  }
+
+  watch(query: WatchQuery): ObjectWatch {
+    if (!Number.isSafeInteger(query.fromRevision) || query.fromRevision < 0) {
+      throw new InvalidError([{ path: 'resourceVersion', message: 'must be a non-negative integer revision' }]);
+    }
+    return new FeedWatch(this.feed, query, async (from) => {
+      const compacted = await this.compactedRevision();
+      if (from < compacted) throw new GoneError(from, compacted);
+    });
+  }
+
+  currentRevision(): Promise<number> {
+    return this.read((db) => readMeta(db, 'revision'));
+  }
+
+  compactedRevision(): Promise<number> {
+    return this.read((db) => readMeta(db, 'compacted'));
+  }
+
+  async compact(revision: number): Promise<void> {
+    if (!Number.isSafeInteger(revision) || revision < 0) {
+      throw new InvalidError([{ path: 'revision', message: 'must be a non-negative integer revision' }]);
+    }
+    await this.transact(async (tx) => (tx as SqlTransaction).compact(revision));
+  }
+
+  history(key: ObjectKey): Promise<SpecRevision[]> {
+    return this.read(async (db) => {
+      const current = await findObject(db, key);
+      if (!current) throw new NotFoundError(describeKey(key));
+      const rows = await db
+        .selectFrom('spec_revisions')
+        .select(['generation', 'revision', 'spec', 'created_at'])
+        .where('uid', '=', current.metadata.uid!)
+        .orderBy('generation')
+        .execute();
+      return rows.map((row) => ({ generation: row.generation, revision: row.revision, spec: JSON.parse(row.spec), createdAt: row.created_at }));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.feed.close();
+    await this.stopListening();
+    await this.adapter.close();
+  }
+}
+
+class SqlTransaction implements StoreTransaction {
+  private revision: number | undefined;
+  private readonly changes: ChangesTable[] = [];
+  private readonly specRevisions: SpecRevisionsTable[] = [];
+  private readonly deletedUids = new Set<string>();
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly context: WriteContext,
+  ) {}
+
+  async get(key: ObjectKey): Promise<StoredObject> {
+    const found = await this.find(key);
+    if (!found) throw new NotFoundError(describeKey(key));
+    return found;
+  }
+
+  find(key: ObjectKey): Promise<StoredObject | undefined> {
+    return findObject(this.trx, key);
+  }
+
+  /** Every write starts here: take the counter (PostgreSQL: lock it) before reading what to change. */
+  private async lock(): Promise<void> {
+    if (this.revision === undefined) this.revision = await this.context.adapter.lockRevision(this.trx);
+  }
+
+  private nextRevision(): number {
+    this.revision! += 1;
+    return this.revision!;
+  }
+
+  async create(input: StoredObject): Promise<StoredObject> {
+    const key = keyOf(input);
+    await this.lock();
+    const revision = this.nextRevision();
+    const object: StoredObject = {
+      apiVersion: input.apiVersion,
+      kind: key.kind,
+      metadata: buildMeta(userMeta(input.metadata), {
+        uid: randomUUID(),
+        resourceVersion: String(revision),
+        generation: 1,
+        creationTimestamp: this.now(),
+      }),
+    };
+    if (input.spec !== undefined) object.spec = input.spec;
+    if (input.status !== undefined) object.status = input.status;
+    const body = JSON.stringify(object);
+    try {
+      await this.trx
+        .insertInto('objects')
+        .values({ kind: key.kind, namespace: key.namespace ?? '', name: key.name, uid: object.metadata.uid!, revision, body })
+        .execute();
+    } catch (error) {
+      if (this.context.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(describeKey(key));
+      throw error;
+    }
+    this.recordChange('ADDED', key, revision, body, undefined);
+    this.recordSpec(object, revision);
+    return object;
+  }
+
+  async update(input: StoredObject): Promise<StoredObject> {
+    const key = keyOf(input);
+    await this.lock();
+    const current = await this.get(key);
+    checkPrecondition(current, { resourceVersion: input.metadata.resourceVersion, uid: input.metadata.uid });
+    const before = userMeta(current.metadata);
+    const after = userMeta(input.metadata);
+    const specChanged = !isDeepStrictEqual(current.spec, input.spec);
+    if (!specChanged && sameUserMeta(before, after)) return current;
+    const server = serverMeta(current.metadata);
+    if (server.deletionTimestamp && !after.finalizers) return this.remove(key, current);
+    const revision = this.nextRevision();
+    const object: StoredObject = {
+      apiVersion: input.apiVersion ?? current.apiVersion,
+      kind: key.kind,
+      metadata: buildMeta(after, { ...server, resourceVersion: String(revision), generation: server.generation + (specChanged ? 1 : 0) }),
+    };
+    if (input.spec !== undefined) object.spec = input.spec;
+    if (current.status !== undefined) object.status = current.status;
+    const labelsChanged = !isDeepStrictEqual(before.labels ?? {}, after.labels ?? {});
+    await this.writeObject(key, object, revision, labelsChanged ? (before.labels ?? {}) : undefined);
+    if (specChanged) this.recordSpec(object, revision);
+    return object;
+  }
+
+  async updateStatus(key: ObjectKey, status: unknown, precondition: Precondition = {}): Promise<StoredObject> {
+    await this.lock();
+    const current = await this.get(key);
+    checkPrecondition(current, precondition);
+    if (isDeepStrictEqual(current.status, status)) return current;
+    const revision = this.nextRevision();
+    const object: StoredObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) }, status };
+    if (status === undefined) delete object.status;
+    await this.writeObject(key, object, revision, undefined);
+    return object;
+  }
+
+  async delete(key: ObjectKey, precondition: Precondition = {}): Promise<DeleteResult> {
+    await this.lock();
+    const current = await this.get(key);
+    checkPrecondition(current, precondition);
+    if (!current.metadata.finalizers?.length) return { object: await this.remove(key, current), deleted: true };
+    if (current.metadata.deletionTimestamp) return { object: current, deleted: false };
+    const revision = this.nextRevision();
+    const object: StoredObject = {
+      ...current,
+      metadata: buildMeta(userMeta(current.metadata), { ...serverMeta(current.metadata), resourceVersion: String(revision), deletionTimestamp: this.now() }),
+    };
+    await this.writeObject(key, object, revision, undefined);
+    return { object, deleted: false };
+  }
+
+  private async remove(key: ObjectKey, current: StoredObject): Promise<StoredObject> {
+    const revision = this.nextRevision();
+    const object: StoredObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
+    await this.trx.deleteFrom('objects').where('kind', '=', key.kind).where('namespace', '=', key.namespace ?? '').where('name', '=', key.name).execute();
+    await this.trx.deleteFrom('spec_revisions').where('uid', '=', current.metadata.uid!).execute();
+    this.deletedUids.add(current.metadata.uid!);
+    this.recordChange('DELETED', key, revision, JSON.stringify(object), undefined);
+    return object;
+  }
+
+  private async writeObject(key: ObjectKey, object: StoredObject, revision: number, prevLabels: Record<string, string> | undefined): Promise<void> {
+    const body = JSON.stringify(object);
+    await this.trx
+      .updateTable('objects')
+      .set({ revision, body })
+      .where('kind', '=', key.kind)
+      .where('namespace', '=', key.namespace ?? '')
+      .where('name', '=', key.name)
+      .execute();
+    this.recordChange('MODIFIED', key, revision, body, prevLabels);
+  }
+
+  private recordChange(type: ChangesTable['type'], key: ObjectKey, revision: number, object: string, prevLabels: Record<string, string> | undefined): void {
+    this.changes.push({
+      revision,
+      kind: key.kind,
+      namespace: key.namespace ?? '',
+      name: key.name,
+      type,
+      object,
+      prev_labels: prevLabels === undefined ? null : JSON.stringify(prevLabels),
+    });
+  }
+
+  private recordSpec(object: StoredObject, revision: number): void {
+    if (!this.context.historyKinds.has(object.kind)) return;
+    this.specRevisions.push({
+      uid: object.metadata.uid!,
+      generation: object.metadata.generation!,
+      kind: object.kind,
+      namespace: object.metadata.namespace ?? '',
+      name: object.metadata.name,
+      revision,
+      spec: JSON.stringify(object.spec ?? null),
+      created_at: this.now(),
+    });
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.lock();
+    if (revision > this.revision!) {
+      throw new InvalidError([{ path: 'revision', message: `${revision} is in the future (current revision is ${this.revision})` }]);
+    }
+    await this.trx.deleteFrom('changes').where('revision', '<=', revision).execute();
+    await this.trx.updateTable('meta').set({ value: revision }).where('key', '=', 'compacted').where('value', '<', revision).execute();
+  }
+
+  /** Appends the log and the history, advances the counter. Returns whether anything was written. */
+  async flush(): Promise<boolean> {
+    if (this.changes.length === 0) return false;
+    const { adapter, historyLimit } = this.context;
+    for (let i = 0; i < this.changes.length; i += adapter.maxRowsPerInsert) {
+      await this.trx.insertInto('changes').values(this.changes.slice(i, i + adapter.maxRowsPerInsert)).execute();
+    }
+    const history = this.specRevisions.filter((row) => !this.deletedUids.has(row.uid));
+    for (let i = 0; i < history.length; i += adapter.maxRowsPerInsert) {
+      await this.trx.insertInto('spec_revisions').values(history.slice(i, i + adapter.maxRowsPerInsert)).execute();
+    }
+    for (const row of history) {
+      if (row.generation > historyLimit) {
+        await this.trx.deleteFrom('spec_revisions').where('uid', '=', row.uid).where('generation', '<=', row.generation - historyLimit).execute();
+      }
+    }
+    await this.trx.updateTable('meta').set({ value: this.revision! }).where('key', '=', 'revision').execute();
+    await adapter.announce(this.trx, this.revision!);
+    return true;
+  }
+
+  private now(): string {
+    return this.context.now().toISOString();
+  }
+}
+
+function checkPrecondition(current: StoredObject, { resourceVersion, uid }: Precondition): void {
+  if (uid !== undefined && uid !== current.metadata.uid) {
+    throw new ConflictError(`${describeKey(keyOf(current))} was deleted and recreated (uid ${current.metadata.uid}, expected ${uid})`);
+  }
+  if (resourceVersion !== undefined && resourceVersion !== current.metadata.resourceVersion) {
+    throw new ConflictError(
+      `${describeKey(keyOf(current))} has changed: resourceVersion is ${current.metadata.resourceVersion}, not ${resourceVersion}; get it again and reapply your change`,
+    );
+  }
+}
+
+async function findObject(db: Kysely<Database>, key: ObjectKey): Promise<StoredObject | undefined> {
+  const row = await db
+    .selectFrom('objects')
+    .select('body')
+    .where('kind', '=', key.kind)
+    .where('namespace', '=', key.namespace ?? '')
+    .where('name', '=', key.name)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.body) as StoredObject) : undefined;
+}
+
+async function readMeta(db: Kysely<Database>, key: 'revision' | 'compacted'): Promise<number> {
+  const row = await db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirstOrThrow();
+  return Number(row.value);
+}
+
+async function readChanges(db: Kysely<Database>, after: number, limit: number): Promise<ChangeRecord[]> {
+  const rows = await db
+    .selectFrom('changes')
+    .select(['revision', 'type', 'object', 'prev_labels'])
+    .where('revision', '>', after)
+    .orderBy('revision')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    revision: Number(row.revision),
+    type: row.type,
+    object: JSON.parse(row.object) as StoredObject,
+    prevLabels: row.prev_labels === null ? undefined : (JSON.parse(row.prev_labels) as Record<string, string>),
+  }));
+}
