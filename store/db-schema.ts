@@ -37,9 +37,58 @@ export interface MetaTable {
   value: number;
 }
 
+export interface UsersTable {
+  username: string;
+  password_hash: string;
+  role: 'admin' | 'user';
+  created_at: string;
+}
+
+export interface NamespaceMembersTable {
+  namespace: string;
+  username: string;
+}
+
+/** A login: the family of refresh tokens rotated from it, revoked together. */
+export interface SessionsTable {
+  id: string;
+  username: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token: the token itself is never stored. */
+  hash: string;
+  session_id: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  username: string;
+  name: string;
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ServerKeysTable {
+  name: string;
+  value: string;
+}
+
 export interface Database {
   objects: ObjectsTable;
   changes: ChangesTable;
   spec_revisions: SpecRevisionsTable;
   meta: MetaTable;
+  users: UsersTable;
+  namespace_members: NamespaceMembersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  api_tokens: ApiTokensTable;
+  server_keys: ServerKeysTable;
 }

@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Kysely, Transaction } from 'kysely';
 import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
+import { SqlAuthStore, type AuthStore } from './auth-store.ts';
 import { ChangeFeed, type ChangeRecord } from './change-feed.ts';
 import { AlreadyExistsError, ConflictError, GoneError, InvalidError, NotFoundError, isStoreError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
@@ -46,12 +47,16 @@ interface WriteContext {
 }
 
 export class SqlStore implements ObjectStore {
+  readonly auth: AuthStore;
+
   private constructor(
     private readonly adapter: DialectAdapter,
     private readonly context: WriteContext,
     private readonly feed: ChangeFeed,
     private readonly stopListening: () => Promise<void>,
-  ) {}
+  ) {
+    this.auth = new SqlAuthStore(adapter);
+  }
 
   static async open(adapter: DialectAdapter, options: SqlStoreOptions = {}): Promise<SqlStore> {
     const context: WriteContext = {

@@ -1,6 +1,7 @@
 // The object store contract. One implementation (SqlStore) over two kysely dialects; the
 // conformance suite in tests/store runs against every backend.
 import type { ObjectMeta } from '../schemas/types.gen.ts';
+import type { AuthStore } from './auth-store.ts';
 import type { LabelSelector } from './label-selector.ts';
 
 /** Any object the store holds. The store knows envelopes, not kinds: specs are opaque. */
@@ -100,6 +101,8 @@ export interface StoreTransaction {
 
 export interface ObjectStore extends Omit<StoreTransaction, 'find'> {
   readonly backend: 'sqlite' | 'postgres';
+  /** Users, namespaces, sessions and tokens, in the same database. */
+  readonly auth: AuthStore;
   /**
    * Runs fn in one transaction: every write gets its own revision, all commit together, and
    * nothing is written if fn throws. A StoreError thrown inside aborts the transaction.

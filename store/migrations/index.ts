@@ -2,6 +2,7 @@
 // control-plane replicas starting at once).
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import { initialMigration } from './0001-initial.ts';
+import { authMigration } from './0002-auth.ts';
 
 export interface MigrationContext {
   /** INTEGER in SQLite (a rowid alias: the fastest primary key), BIGINT in PostgreSQL. */
@@ -9,7 +10,7 @@ export interface MigrationContext {
 }
 
 export async function migrateToLatest(db: Kysely<any>, context: MigrationContext): Promise<void> {
-  const migrations: Record<string, Migration> = { '0001-initial': initialMigration(context) };
+  const migrations: Record<string, Migration> = { '0001-initial': initialMigration(context), '0002-auth': authMigration() };
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { configFromEnv } from '../../controlplane/config.ts';
+import { closeOnSignals, parseListen, startServer } from '../../controlplane/server.ts';
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('run the control plane (API, watch, auth) on SQLite or PostgreSQL')
+    .option('--listen <host:port>', 'address to listen on (env LATTICE_LISTEN)', process.env.LATTICE_LISTEN ?? '127.0.0.1:8080')
+    .option('--db <url>', 'store: sqlite:./path.db or postgres://user@host:port/db (env LATTICE_DB)')
+    .action(async (options: { listen: string; db?: string }) => {
+      const config = configFromEnv(process.env);
+      if (options.db) config.db = options.db;
+      const { app, url } = await startServer(parseListen(options.listen), config);
+      closeOnSignals(app);
+      app.log.info(`Lattice API serving at ${url}/api/v1 (store ${redactUrl(app.config.db)})`);
+    });
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,64 @@
+// build(options) assembles the control plane: config → store → auth → routes. The entry point
+// (server.ts) only listens and handles signals, so tests build the same app on a loopback port.
+import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { ObjectStore } from '../store/types.ts';
+import { resolveConfig, type ServerConfig } from './config.ts';
+import './fastify-types.ts';
+import { ServerMetrics } from './metrics.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { httpHygienePlugin } from './plugins/http-hygiene.ts';
+import { storePlugin } from './plugins/store.ts';
+import { applyRoutes } from './routes/apply-routes.ts';
+import { authRoutes } from './routes/auth-routes.ts';
+import { opsRoutes } from './routes/ops-routes.ts';
+import { resourceRoutes } from './routes/resource-routes.ts';
+import { watchRoutes } from './routes/watch-routes.ts';
+
+export interface BuildOptions {
+  config?: Partial<ServerConfig>;
+  /** Use this store instead of opening config.db (it is then not closed with the app). */
+  store?: ObjectStore;
+  now?: () => Date;
+}
+
+export async function build(options: BuildOptions = {}): Promise<FastifyInstance> {
+  const config = resolveConfig(options.config);
+  const app = Fastify({
+    logger: config.logger
+      ? {
+          level: 'info',
+          serializers: {
+            // Watch URLs may carry ?access_token= (browsers cannot set headers on a WebSocket).
+            req: (request: { method: string; url: string; ip?: string }) => ({
+              method: request.method,
+              url: request.url.replace(/access_token=[^&]*/g, 'access_token=***'),
+              remoteAddress: request.ip,
+            }),
+          },
+        }
+      : false,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    forceCloseConnections: true,
+  });
+  app.decorate('config', config);
+  app.decorate('now', options.now ?? (() => new Date()));
+  await app.register(httpHygienePlugin);
+  await app.register(storePlugin, { store: options.store });
+  app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision()));
+  await app.register(authPlugin);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(opsRoutes);
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes);
+      await api.register(applyRoutes);
+      await api.register(resourceRoutes);
+      await api.register(watchRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

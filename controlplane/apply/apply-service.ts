@@ -1,0 +1,192 @@
+// Server-side apply: validate everything first, then write everything in one transaction.
+import { KINDS, isKindName } from '../../schemas/kinds.ts';
+import { validate } from '../../schemas/validate.ts';
+import type { FieldError } from '../../schemas/validate.ts';
+import type { ObjectKey, ObjectStore, StoreTransaction, StoredObject } from '../../store/types.ts';
+import { canUseNamespace, defaultNamespace, type Principal } from '../auth/principal.ts';
+import { writeRefusal } from '../access.ts';
+import { ApiError, forbidden, invalid } from '../errors.ts';
+import { recordEvent } from '../events.ts';
+import type { FieldChange } from './object-diff.ts';
+import { planApply, type ApplyAction } from './plan-apply.ts';
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Refuse (409) if any object this apply touches changed after this revision. */
+  ifRevision?: number;
+  /** Remember what was applied under this name (per user), for pruning. */
+  applySet?: string;
+  /** Delete what the apply set held last time and this apply no longer names. */
+  prune: boolean;
+}
+
+export interface ApplyResultItem {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: ApplyAction;
+  diff?: FieldChange[];
+}
+
+export interface ApplyResult {
+  revision: number;
+  dryRun: boolean;
+  results: ApplyResultItem[];
+}
+
+interface Desired {
+  object: StoredObject;
+  /** metadata.resourceVersion from the manifest: a per-object precondition. */
+  resourceVersion?: string;
+}
+
+const APPLY_SET_KIND = 'ApplySet';
+
+/** What one apply did: per-object results and the revisions its writes took. */
+class Ledger {
+  readonly results: ApplyResultItem[] = [];
+  readonly revisions: number[] = [];
+
+  wrote(object: StoredObject): void {
+    this.revisions.push(Number(object.metadata.resourceVersion));
+  }
+}
+
+class DryRunRollback extends Error {
+  constructor(readonly ledger: Ledger) {
+    super('dry run');
+  }
+}
+
+export async function applyManifests(store: ObjectStore, principal: Principal, manifests: unknown[], options: ApplyOptions, now: () => Date): Promise<ApplyResult> {
+  const desired = prepare(principal, manifests);
+  if (options.prune && !options.applySet) throw new ApiError('BadRequest', 'prune needs an applySet: ?applySet=NAME&prune=true', [{ path: 'applySet', message: 'is required with prune' }]);
+  let ledger: Ledger;
+  try {
+    ledger = await store.transact(async (tx) => {
+      const inTransaction = new Ledger();
+      await applyAll(tx, desired, options, inTransaction);
+      if (options.applySet) await updateApplySet(tx, principal, options, desired, now(), inTransaction);
+      if (options.dryRun) throw new DryRunRollback(inTransaction);
+      return inTransaction;
+    });
+  } catch (error) {
+    if (!(error instanceof DryRunRollback)) throw error;
+    ledger = error.ledger;
+  }
+  const revision = ledger.revisions.length > 0 ? Math.max(...ledger.revisions) : await store.currentRevision();
+  return { revision, dryRun: options.dryRun, results: ledger.results };
+}
+
+/** Validation, defaulting, scope and permission checks: all before anything is written. */
+function prepare(principal: Principal, manifests: unknown[]): Desired[] {
+  if (manifests.length === 0) throw new ApiError('BadRequest', 'nothing to apply: the body holds no objects');
+  const errors: FieldError[] = [];
+  const desired: Desired[] = [];
+  const seen = new Map<string, number>();
+  manifests.forEach((manifest, i) => {
+    const at = manifests.length > 1 ? `[${i}]` : '';
+    const result = validate(manifest);
+    if (!result.ok) {
+      errors.push(...result.errors.map((e) => ({ path: e.path ? `${at}${at ? '.' : ''}${e.path}` : at, message: e.message })));
+      return;
+    }
+    const object = result.value as StoredObject;
+    const refusal = writeRefusal(principal, object.kind);
+    if (refusal) throw forbidden(`${at ? `${at} ` : ''}${object.kind} ${object.metadata.name}: ${refusal}`);
+    if (isKindName(object.kind) && KINDS[object.kind].namespaced) {
+      const namespace = object.metadata.namespace ?? defaultNamespace(principal);
+      if (!namespace) throw forbidden('you belong to no namespace; set metadata.namespace');
+      if (!canUseNamespace(principal, namespace)) throw forbidden(`${object.kind} ${object.metadata.name}: you may not write to namespace ${JSON.stringify(namespace)}`);
+      object.metadata.namespace = namespace;
+    }
+    const id = `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+    const previous = seen.get(id);
+    if (previous !== undefined) {
+      errors.push({ path: at, message: `${object.kind} ${object.metadata.name} appears twice in this apply (also at [${previous}])` });
+      return;
+    }
+    seen.set(id, i);
+    desired.push({ object: withoutServerFields(object), resourceVersion: object.metadata.resourceVersion });
+  });
+  if (errors.length > 0) throw invalid(errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; '), errors);
+  return desired;
+}
+
+function withoutServerFields(object: StoredObject): StoredObject {
+  const { name, namespace, labels, annotations } = object.metadata;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+    spec: object.spec,
+  };
+}
+
+async function applyAll(tx: StoreTransaction, desired: Desired[], options: ApplyOptions, ledger: Ledger): Promise<void> {
+  for (const { object, resourceVersion } of desired) {
+    const key = keyOf(object);
+    const live = await tx.find(key);
+    checkMoved(live, key, options.ifRevision, resourceVersion);
+    const plan = planApply(object, live);
+    const item: ApplyResultItem = { apiVersion: object.apiVersion, kind: object.kind, ...nameOf(key), action: plan.action };
+    if (options.dryRun) item.diff = plan.diff;
+    if (!options.dryRun && plan.action === 'created') ledger.wrote(await tx.create(plan.object));
+    if (!options.dryRun && plan.action === 'configured') {
+      ledger.wrote(await tx.update({ ...plan.object, metadata: { ...plan.object.metadata, resourceVersion: live!.metadata.resourceVersion } }));
+    }
+    ledger.results.push(item);
+  }
+}
+
+function checkMoved(live: StoredObject | undefined, key: ObjectKey, ifRevision: number | undefined, resourceVersion: string | undefined): void {
+  const what = `${key.kind} ${key.namespace ? `${key.namespace}/` : ''}${key.name}`;
+  if (resourceVersion !== undefined && live?.metadata.resourceVersion !== resourceVersion) {
+    throw new ApiError('Conflict', `${what} is at resourceVersion ${live?.metadata.resourceVersion ?? '(absent)'}, not ${resourceVersion} as the manifest requires`);
+  }
+  if (ifRevision !== undefined && live && Number(live.metadata.resourceVersion) > ifRevision) {
+    throw new ApiError('Conflict', `${what} changed at revision ${live.metadata.resourceVersion}, after ifRevision=${ifRevision}`);
+  }
+}
+
+/**
+ * Prune by inventory: the set remembers exactly what was applied under its name, so only those
+ * objects can ever be pruned, whatever labels other objects carry.
+ */
+async function updateApplySet(tx: StoreTransaction, principal: Principal, options: ApplyOptions, desired: Desired[], now: Date, ledger: Ledger): Promise<void> {
+  const setKey = { kind: APPLY_SET_KIND, name: `${principal.username}.${options.applySet}` };
+  const inventorySet = await tx.find(setKey);
+  const previous = ((inventorySet?.spec as { entries?: ObjectKey[] } | undefined)?.entries ?? []).filter((k) => !k.namespace || canUseNamespace(principal, k.namespace));
+  const current = desired.map(({ object }) => keyOf(object));
+  const currentIds = new Set(current.map(idOf));
+  const leftOut = previous.filter((k) => !currentIds.has(idOf(k)));
+  if (options.prune) {
+    for (const key of leftOut) {
+      const live = await tx.find(key);
+      if (!live) continue;
+      checkMoved(live, key, options.ifRevision, undefined);
+      ledger.results.push({ apiVersion: live.apiVersion, kind: key.kind, ...nameOf(key), action: 'pruned' });
+      if (!options.dryRun) {
+        ledger.wrote((await tx.delete(key)).object);
+        const event = await recordEvent(tx, live, 'Pruned', `pruned by apply set ${options.applySet}: no longer in its manifests`, now);
+        if (event) ledger.wrote(event);
+      }
+    }
+  }
+  const spec = { entries: options.prune ? current : [...current, ...leftOut] };
+  if (options.dryRun) return;
+  ledger.wrote(inventorySet ? await tx.update({ ...inventorySet, spec }) : await tx.create({ apiVersion: 'lattice/v1', kind: APPLY_SET_KIND, metadata: setKey, spec }));
+}
+
+function keyOf(object: StoredObject): ObjectKey {
+  return { kind: object.kind, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}), name: object.metadata.name };
+}
+
+function nameOf(key: ObjectKey): { namespace?: string; name: string } {
+  return { ...(key.namespace ? { namespace: key.namespace } : {}), name: key.name };
+}
+
+function idOf(key: ObjectKey): string {
+  return `${key.kind}/${key.namespace ?? ''}/${key.name}`;
+}

@@ -1,0 +1,198 @@
+// Registration, login, token refresh with rotation and reuse detection, logout, API tokens,
+// and turning a bearer token into a Principal.
+import { randomUUID } from 'node:crypto';
+import bcrypt from 'bcrypt';
+import type { ObjectStore } from '../../store/types.ts';
+import type { AuthStore, Role } from '../../store/auth-store.ts';
+import { isStoreError } from '../../store/errors.ts';
+import { ApiError, badRequest, notFound, unauthorized } from '../errors.ts';
+import type { ServerConfig } from '../config.ts';
+import type { Principal } from './principal.ts';
+import { WindowLimiter } from './rate-limiter.ts';
+import { AccessTokens, generateSecret, hashToken, newApiToken, newRefreshToken, parseApiToken, sameHash } from './tokens.ts';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const USERNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const RESERVED_USERNAMES = new Set(['system', 'lattice', 'default']);
+const MAX_PASSWORD_BYTES = 72; // bcrypt ignores the rest
+
+export class AuthService {
+  private readonly failuresPerUser: WindowLimiter;
+  private readonly attemptsPerAddress: WindowLimiter;
+  // Compared against when the user does not exist, so a login takes as long either way.
+  private readonly dummyHash: string;
+
+  private constructor(
+    private readonly auth: AuthStore,
+    private readonly tokens: AccessTokens,
+    private readonly config: ServerConfig,
+    private readonly now: () => Date,
+  ) {
+    const windowMs = config.login.windowSeconds * 1000;
+    this.failuresPerUser = new WindowLimiter(config.login.perUserFailures, windowMs);
+    this.attemptsPerAddress = new WindowLimiter(config.login.perAddressAttempts, windowMs);
+    this.dummyHash = bcrypt.hashSync('lattice-timing-equaliser', config.bcryptCost);
+  }
+
+  static async create(store: ObjectStore, config: ServerConfig, now: () => Date = () => new Date()): Promise<AuthService> {
+    const secret = config.jwtSecret ?? (await store.auth.serverKey('jwt-hs256', generateSecret));
+    const service = new AuthService(store.auth, new AccessTokens(secret, config.accessTokenTtlSeconds), config, now);
+    if (config.bootstrapAdmin) await service.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
+    return service;
+  }
+
+  private async bootstrapAdmin(username: string, password: string): Promise<void> {
+    if (await this.auth.findUser(username)) return;
+    await this.createUser(username, password, 'admin');
+  }
+
+  async register(username: unknown, password: unknown): Promise<{ username: string; namespace: string }> {
+    if (this.config.registration === 'closed') throw new ApiError('Forbidden', 'registration is closed on this server; ask an admin for an account');
+    return this.createUser(username, password, 'user');
+  }
+
+  private async createUser(username: unknown, password: unknown, role: Role): Promise<{ username: string; namespace: string }> {
+    const name = checkUsername(username);
+    const secret = checkPassword(password);
+    const passwordHash = await bcrypt.hash(secret, this.config.bcryptCost);
+    try {
+      await this.auth.createUser({ username: name, passwordHash, role, createdAt: this.timestamp() }, name);
+    } catch (error) {
+      if (isStoreError(error) && error.code === 'AlreadyExists') throw new ApiError('AlreadyExists', `username ${JSON.stringify(name)} is taken`);
+      throw error;
+    }
+    return { username: name, namespace: name };
+  }
+
+  async login(username: unknown, password: unknown, address: string): Promise<TokenPair> {
+    if (typeof username !== 'string' || typeof password !== 'string') throw badRequest('username and password are required strings');
+    const wait = Math.max(this.attemptsPerAddress.retryAfter(address), this.failuresPerUser.retryAfter(username));
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new ApiError('TooManyRequests', `too many login attempts; try again in ${seconds} s`, [], { 'retry-after': String(seconds) });
+    }
+    this.attemptsPerAddress.record(address);
+    const user = await this.auth.findUser(username);
+    const matches = await bcrypt.compare(password, user?.passwordHash ?? this.dummyHash);
+    if (!user || !matches) {
+      this.failuresPerUser.record(username);
+      throw unauthorized('wrong username or password');
+    }
+    this.failuresPerUser.reset(username);
+    const sessionId = randomUUID();
+    await this.auth.createSession(sessionId, user.username, this.timestamp());
+    return this.issue(user.username, user.role, sessionId);
+  }
+
+  async refresh(refreshToken: unknown): Promise<TokenPair> {
+    if (typeof refreshToken !== 'string' || refreshToken === '') throw badRequest('refreshToken is required');
+    const hash = hashToken(refreshToken);
+    const record = await this.auth.findRefreshToken(hash);
+    if (!record) throw unauthorized('refresh token is not valid');
+    if (record.sessionRevokedAt) throw unauthorized('this session has been revoked; log in again');
+    if (record.usedAt !== null || !(await this.auth.useRefreshToken(hash, this.timestamp()))) {
+      // A rotated token came back: someone holds a copy. End the whole session.
+      await this.auth.revokeSession(record.sessionId, this.timestamp());
+      throw unauthorized('refresh token was already used; the session has been revoked, log in again');
+    }
+    if (Date.parse(record.expiresAt) <= this.now().getTime()) throw unauthorized('refresh token has expired; log in again');
+    const user = await this.auth.findUser(record.username);
+    if (!user) throw unauthorized('the user no longer exists');
+    return this.issue(user.username, user.role, record.sessionId);
+  }
+
+  async logout(principal: Principal, refreshToken: unknown): Promise<void> {
+    if (principal.sessionId) await this.auth.revokeSession(principal.sessionId, this.timestamp());
+    if (typeof refreshToken === 'string' && refreshToken !== '') {
+      const record = await this.auth.findRefreshToken(hashToken(refreshToken));
+      if (record && record.username === principal.username) await this.auth.revokeSession(record.sessionId, this.timestamp());
+    }
+  }
+
+  private async issue(username: string, role: Role, sessionId: string): Promise<TokenPair> {
+    const namespaces = await this.auth.namespacesOf(username);
+    const refreshToken = newRefreshToken();
+    const expiresAt = new Date(this.now().getTime() + this.config.refreshTokenTtlSeconds * 1000).toISOString();
+    await this.auth.addRefreshToken(hashToken(refreshToken), sessionId, expiresAt);
+    const accessToken = await this.tokens.sign({ username, role, namespaces, sessionId });
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.tokens.expiresIn };
+  }
+
+  /** A bearer token (access JWT or API token) → who is calling; 401 otherwise. */
+  async authenticate(bearer: string): Promise<Principal> {
+    const api = parseApiToken(bearer);
+    if (api) return this.authenticateApiToken(api.id, api.secret);
+    const claims = await this.tokens.verify(bearer);
+    if ('refused' in claims) throw unauthorized(claims.refused);
+    if ((await this.auth.activeSessionUser(claims.sessionId)) !== claims.username) throw unauthorized('this session has been revoked; log in again');
+    return { kind: 'user', username: claims.username, role: claims.role, namespaces: claims.namespaces, sessionId: claims.sessionId };
+  }
+
+  private async authenticateApiToken(id: string, secret: string): Promise<Principal> {
+    const record = await this.auth.findApiToken(id);
+    if (!record || !sameHash(record.hash, hashToken(secret))) throw unauthorized('API token is not valid');
+    if (record.revokedAt) throw unauthorized('API token has been revoked');
+    if (record.expiresAt && Date.parse(record.expiresAt) <= this.now().getTime()) throw unauthorized('API token has expired');
+    const user = await this.auth.findUser(record.username);
+    if (!user) throw unauthorized('the user no longer exists');
+    return { kind: 'user', username: user.username, role: user.role, namespaces: await this.auth.namespacesOf(user.username), apiTokenId: id };
+  }
+
+  async createApiToken(principal: Principal, name: unknown, expiresInDays: unknown): Promise<ApiTokenView & { token: string }> {
+    if (typeof name !== 'string' || !/^[-._a-zA-Z0-9 ]{1,64}$/.test(name)) {
+      throw badRequest('name: must be 1 to 64 letters, digits, spaces, dots, dashes or underscores', [{ path: 'name', message: 'must be 1 to 64 letters, digits, spaces, dots, dashes or underscores' }]);
+    }
+    if (expiresInDays !== undefined && (!Number.isSafeInteger(expiresInDays) || (expiresInDays as number) < 1 || (expiresInDays as number) > 3650)) {
+      throw badRequest('expiresInDays: must be an integer from 1 to 3650', [{ path: 'expiresInDays', message: 'must be an integer from 1 to 3650' }]);
+    }
+    const { id, secret, token } = newApiToken();
+    const createdAt = this.timestamp();
+    const expiresAt = expiresInDays === undefined ? null : new Date(this.now().getTime() + (expiresInDays as number) * 86_400_000).toISOString();
+    await this.auth.createApiToken({ id, username: principal.username, name, hash: hashToken(secret), createdAt, expiresAt, revokedAt: null });
+    return { id, name, createdAt, expiresAt, revokedAt: null, token };
+  }
+
+  async listApiTokens(principal: Principal): Promise<ApiTokenView[]> {
+    return (await this.auth.listApiTokens(principal.username)).map(({ id, name, createdAt, expiresAt, revokedAt }) => ({ id, name, createdAt, expiresAt, revokedAt }));
+  }
+
+  async revokeApiToken(principal: Principal, id: string): Promise<void> {
+    if (!(await this.auth.revokeApiToken(principal.username, id, this.timestamp()))) throw notFound(`API token ${JSON.stringify(id)} not found (or already revoked)`);
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString();
+  }
+}
+
+function checkUsername(value: unknown): string {
+  const fail = (message: string) => badRequest(`username: ${message}`, [{ path: 'username', message }]);
+  if (typeof value !== 'string') throw fail('is required');
+  if (value.length < 3 || value.length > 32 || !USERNAME.test(value)) {
+    throw fail('must be 3 to 32 lowercase letters, digits and "-", starting and ending with a letter or digit (it names your namespace)');
+  }
+  if (RESERVED_USERNAMES.has(value)) throw fail(`${JSON.stringify(value)} is reserved`);
+  return value;
+}
+
+function checkPassword(value: unknown): string {
+  const fail = (message: string) => badRequest(`password: ${message}`, [{ path: 'password', message }]);
+  if (typeof value !== 'string') throw fail('is required');
+  if (value.length < 8) throw fail('must be at least 8 characters');
+  if (Buffer.byteLength(value) > MAX_PASSWORD_BYTES) throw fail(`must be at most ${MAX_PASSWORD_BYTES} bytes`);
+  return value;
+}

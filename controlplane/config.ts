@@ -1,0 +1,68 @@
+// Server configuration: from explicit options (tests, `lattice up`) or the environment
+// (`lattice server`, see .env.example). Every field has a safe default.
+export interface ServerConfig {
+  /** Store URL: sqlite:./path.db or postgres://… */
+  db: string;
+  /** HS256 key for access tokens; generated and kept in the database when absent. */
+  jwtSecret?: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  bcryptCost: number;
+  /** Who may register: anyone (open) or nobody (closed; an admin comes from bootstrapAdmin). */
+  registration: 'open' | 'closed';
+  bootstrapAdmin?: { username: string; password: string };
+  bodyLimitBytes: number;
+  /** Origins allowed to call the API from a browser; none by default. */
+  corsOrigins: readonly string[];
+  login: { perUserFailures: number; perAddressAttempts: number; windowSeconds: number };
+  watch: { bookmarkIntervalMs: number; maxBufferedBytes: number };
+  sqliteSynchronous: 'full' | 'normal';
+  /** Fastify logger; off in tests. */
+  logger: boolean;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  db: 'sqlite:./.lattice/lattice.db',
+  accessTokenTtlSeconds: 15 * 60,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  bcryptCost: 10,
+  registration: 'open',
+  bodyLimitBytes: 4 * 1024 * 1024,
+  corsOrigins: [],
+  login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
+  watch: { bookmarkIntervalMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 },
+  sqliteSynchronous: 'full',
+  logger: true,
+};
+
+export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return { ...DEFAULT_CONFIG, ...overrides };
+}
+
+/** Reads LATTICE_* variables; unknown values are errors, not silently ignored. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
+  const config: Partial<ServerConfig> = {};
+  if (env.LATTICE_DB) config.db = env.LATTICE_DB;
+  if (env.LATTICE_JWT_SECRET) config.jwtSecret = env.LATTICE_JWT_SECRET;
+  if (env.LATTICE_ACCESS_TOKEN_TTL) config.accessTokenTtlSeconds = positiveInt('LATTICE_ACCESS_TOKEN_TTL', env.LATTICE_ACCESS_TOKEN_TTL);
+  if (env.LATTICE_REGISTRATION) config.registration = oneOf('LATTICE_REGISTRATION', env.LATTICE_REGISTRATION, ['open', 'closed'] as const);
+  if (env.LATTICE_ADMIN_USERNAME || env.LATTICE_ADMIN_PASSWORD) {
+    if (!env.LATTICE_ADMIN_USERNAME || !env.LATTICE_ADMIN_PASSWORD) throw new Error('set both LATTICE_ADMIN_USERNAME and LATTICE_ADMIN_PASSWORD, or neither');
+    config.bootstrapAdmin = { username: env.LATTICE_ADMIN_USERNAME, password: env.LATTICE_ADMIN_PASSWORD };
+  }
+  if (env.LATTICE_BODY_LIMIT) config.bodyLimitBytes = positiveInt('LATTICE_BODY_LIMIT', env.LATTICE_BODY_LIMIT);
+  if (env.LATTICE_CORS_ORIGINS) config.corsOrigins = env.LATTICE_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (env.LATTICE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = oneOf('LATTICE_SQLITE_SYNCHRONOUS', env.LATTICE_SQLITE_SYNCHRONOUS, ['full', 'normal'] as const);
+  return config;
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}

@@ -1,0 +1,25 @@
+import fp from 'fastify-plugin';
+import { AuthService } from '../auth/auth-service.ts';
+import { unauthorized } from '../errors.ts';
+
+/** Every route needs a bearer token unless its config says public. */
+export const authPlugin = fp(async (app) => {
+  app.decorate('auth', await AuthService.create(app.store, app.config, app.now));
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config?.public) return;
+    const header = request.headers.authorization;
+    let token: string | undefined;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw unauthorized('Authorization header must be "Bearer <token>"');
+      token = match[1];
+    } else if (config?.tokenInQuery) {
+      const query = request.query as { access_token?: unknown };
+      if (typeof query.access_token === 'string') token = query.access_token;
+    }
+    if (!token) throw unauthorized('a bearer token is required: log in (POST /api/v1/auth/login) or use an API token');
+    request.principal = await app.auth.authenticate(token);
+  });
+}, { name: 'lattice-auth', dependencies: ['lattice-store'] });

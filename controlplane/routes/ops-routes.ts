@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError, forbidden } from '../errors.ts';
+
+export async function opsRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { public: true } }, async () => {
+    try {
+      return { status: 'ready', revision: await app.store.currentRevision() };
+    } catch {
+      throw new ApiError('ServiceUnavailable', 'the store is not answering');
+    }
+  });
+
+  // Aggregates across tenants: admins (or their API tokens, for a scraper) only.
+  app.get('/metrics', async (request, reply) => {
+    if (request.principal.role !== 'admin') throw forbidden('metrics are for admins');
+    reply.type('text/plain; version=0.0.4');
+    return app.metrics.render();
+  });
+}

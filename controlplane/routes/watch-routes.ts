@@ -1,0 +1,116 @@
+// GET /api/v1/watch over WebSocket: list+watch in one stream. Without resourceVersion the
+// current objects come first as ADDED; with it, every change after it. Each event is checked
+// against the caller's access; secrets are redacted; a watcher that stops reading is cut off.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { KINDS, isKindName, type KindName } from '../../schemas/kinds.ts';
+import { parseLabelSelector } from '../../store/label-selector.ts';
+import { isStoreError } from '../../store/errors.ts';
+import type { WatchQuery } from '../../store/types.ts';
+import { canRead, present } from '../access.ts';
+import { canUseNamespace } from '../auth/principal.ts';
+import { badRequest, forbidden } from '../errors.ts';
+
+interface WatchParams {
+  kind?: string;
+  namespace?: string;
+  labelSelector?: string;
+  resourceVersion?: string;
+}
+
+const querystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    kind: { type: 'string', maxLength: 32 },
+    namespace: { type: 'string', maxLength: 63 },
+    labelSelector: { type: 'string', maxLength: 4096 },
+    resourceVersion: { type: 'string', pattern: '^[0-9]+$', maxLength: 16 },
+    access_token: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
+const CLOSE_NORMAL = 1000;
+const CLOSE_POLICY = 1008;
+const CLOSE_INTERNAL = 1011;
+
+export async function watchRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    '/watch',
+    {
+      websocket: true,
+      config: { tokenInQuery: true },
+      schema: { querystring },
+      // Malformed or forbidden requests are refused here, before the upgrade, as HTTP errors.
+      // A compacted resourceVersion is not: it arrives as an ERROR message with code 410, which
+      // a browser can read (it cannot read the status of a refused upgrade).
+      preHandler: async (request) => {
+        const { kind, namespace, labelSelector } = request.query as WatchParams;
+        if (kind !== undefined && !isKindName(kind)) throw badRequest(`kind: unknown kind ${JSON.stringify(kind)}; one of ${Object.keys(KINDS).join(', ')}`);
+        if (namespace !== undefined && !canUseNamespace(request.principal, namespace)) throw forbidden(`you have no access to namespace ${JSON.stringify(namespace)}`);
+        if (labelSelector !== undefined) parseLabelSelector(labelSelector);
+      },
+    },
+    (socket, request) => {
+      void streamWatch(app, socket, request);
+    },
+  );
+}
+
+async function streamWatch(app: FastifyInstance, socket: WebSocket, request: FastifyRequest): Promise<void> {
+  const { principal } = request;
+  const params = request.query as WatchParams;
+  const kinds = params.kind ? [params.kind as KindName] : (Object.keys(KINDS) as KindName[]);
+  const namespace = params.namespace ?? (kinds.every((k) => KINDS[k].namespaced) ? principal.namespaces : undefined);
+  const send = (message: unknown) => {
+    socket.send(JSON.stringify(message));
+    app.metrics.watchEvents.inc();
+  };
+  app.metrics.watchers += 1;
+  let closed = false;
+  socket.on('close', () => {
+    closed = true;
+  });
+  try {
+    let fromRevision: number;
+    if (params.resourceVersion !== undefined) fromRevision = Number(params.resourceVersion);
+    else {
+      fromRevision = await app.store.currentRevision();
+      for (const kind of kinds) {
+        const listed = await app.store.list({ kind, namespace: KINDS[kind].namespaced ? namespace : undefined, labelSelector: params.labelSelector });
+        fromRevision = Math.min(fromRevision, listed.revision);
+        for (const object of listed.items) if (canRead(principal, object)) send({ type: 'ADDED', object: present(object) });
+      }
+    }
+    const query: WatchQuery = {
+      fromRevision,
+      ...(params.kind ? { kind: params.kind } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(params.labelSelector !== undefined ? { labelSelector: params.labelSelector } : {}),
+      predicate: (object) => canRead(principal, object),
+      bookmarkIntervalMs: app.config.watch.bookmarkIntervalMs,
+    };
+    const watch = app.store.watch(query);
+    socket.on('close', () => watch.close());
+    if (closed) watch.close();
+    for await (const event of watch) {
+      if (socket.bufferedAmount > app.config.watch.maxBufferedBytes) {
+        app.metrics.slowWatchers.inc();
+        socket.close(CLOSE_POLICY, `slow consumer: over ${app.config.watch.maxBufferedBytes} bytes unread; resume from ${event.revision - 1}`);
+        break;
+      }
+      if (event.type === 'BOOKMARK') send({ type: 'BOOKMARK', object: { apiVersion: 'lattice/v1', kind: params.kind ?? 'Bookmark', metadata: { resourceVersion: String(event.revision) } } });
+      else send({ type: event.type, object: present(event.object) });
+    }
+  } catch (error) {
+    if (isStoreError(error) && error.code === 'Gone') {
+      send({ type: 'ERROR', object: { code: 410, reason: 'Gone', message: `${error.message}` } });
+      socket.close(CLOSE_NORMAL, 'resourceVersion compacted; list again');
+    } else {
+      request.log.error({ err: error }, 'watch failed');
+      socket.close(CLOSE_INTERNAL, 'internal error');
+    }
+  } finally {
+    app.metrics.watchers -= 1;
+  }
+}

@@ -1,0 +1,176 @@
+// Users, namespaces, sessions and tokens: the auth tables beside the objects. Token values are
+// never stored, only their SHA-256 (they are long and random; a slow hash adds nothing).
+import type { Kysely } from 'kysely';
+import type { Database } from './db-schema.ts';
+import type { DialectAdapter } from './dialects/adapter.ts';
+import { AlreadyExistsError } from './errors.ts';
+
+export type Role = 'admin' | 'user';
+
+export interface UserRecord {
+  username: string;
+  passwordHash: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface RefreshTokenRecord {
+  sessionId: string;
+  username: string;
+  expiresAt: string;
+  usedAt: string | null;
+  sessionRevokedAt: string | null;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  username: string;
+  name: string;
+  hash: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AuthStore {
+  /** Creates the user and makes it a member of its namespace. AlreadyExists if taken. */
+  createUser(user: UserRecord, namespace: string): Promise<void>;
+  findUser(username: string): Promise<UserRecord | undefined>;
+  namespacesOf(username: string): Promise<string[]>;
+  createSession(id: string, username: string, now: string): Promise<void>;
+  /** undefined when the session is unknown or revoked. */
+  activeSessionUser(id: string): Promise<string | undefined>;
+  revokeSession(id: string, now: string): Promise<void>;
+  addRefreshToken(hash: string, sessionId: string, expiresAt: string): Promise<void>;
+  findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
+  /** Marks the token used; false if it already was (a replay). Atomic across replicas. */
+  useRefreshToken(hash: string, now: string): Promise<boolean>;
+  createApiToken(token: ApiTokenRecord): Promise<void>;
+  findApiToken(id: string): Promise<ApiTokenRecord | undefined>;
+  listApiTokens(username: string): Promise<ApiTokenRecord[]>;
+  /** false when the user has no such live token. */
+  revokeApiToken(username: string, id: string, now: string): Promise<boolean>;
+  /** The value stored under name, created with generate() by whichever replica asks first. */
+  serverKey(name: string, generate: () => string): Promise<string>;
+}
+
+export class SqlAuthStore implements AuthStore {
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly adapter: DialectAdapter) {
+    this.db = adapter.writer;
+  }
+
+  async createUser(user: UserRecord, namespace: string): Promise<void> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('users')
+          .values({ username: user.username, password_hash: user.passwordHash, role: user.role, created_at: user.createdAt })
+          .execute();
+        await trx.insertInto('namespace_members').values({ namespace, username: user.username }).execute();
+      });
+    } catch (error) {
+      if (this.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(`user ${user.username}`);
+      throw error;
+    }
+  }
+
+  async findUser(username: string): Promise<UserRecord | undefined> {
+    const row = await this.adapter.reader.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && { username: row.username, passwordHash: row.password_hash, role: row.role, createdAt: row.created_at };
+  }
+
+  async namespacesOf(username: string): Promise<string[]> {
+    const rows = await this.adapter.reader.selectFrom('namespace_members').select('namespace').where('username', '=', username).orderBy('namespace').execute();
+    return rows.map((r) => r.namespace);
+  }
+
+  async createSession(id: string, username: string, now: string): Promise<void> {
+    await this.db.insertInto('sessions').values({ id, username, created_at: now, revoked_at: null }).execute();
+  }
+
+  async activeSessionUser(id: string): Promise<string | undefined> {
+    const row = await this.adapter.reader.selectFrom('sessions').select(['username', 'revoked_at']).where('id', '=', id).executeTakeFirst();
+    return row && row.revoked_at === null ? row.username : undefined;
+  }
+
+  async revokeSession(id: string, now: string): Promise<void> {
+    await this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  async addRefreshToken(hash: string, sessionId: string, expiresAt: string): Promise<void> {
+    await this.db.insertInto('refresh_tokens').values({ hash, session_id: sessionId, expires_at: expiresAt, used_at: null }).execute();
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.adapter.reader
+      .selectFrom('refresh_tokens')
+      .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .select(['refresh_tokens.session_id', 'sessions.username', 'refresh_tokens.expires_at', 'refresh_tokens.used_at', 'sessions.revoked_at'])
+      .where('refresh_tokens.hash', '=', hash)
+      .executeTakeFirst();
+    return (
+      row && { sessionId: row.session_id, username: row.username, expiresAt: row.expires_at, usedAt: row.used_at, sessionRevokedAt: row.revoked_at }
+    );
+  }
+
+  async useRefreshToken(hash: string, now: string): Promise<boolean> {
+    const result = await this.db.updateTable('refresh_tokens').set({ used_at: now }).where('hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async createApiToken(token: ApiTokenRecord): Promise<void> {
+    await this.db
+      .insertInto('api_tokens')
+      .values({
+        id: token.id,
+        username: token.username,
+        name: token.name,
+        hash: token.hash,
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+        revoked_at: token.revokedAt,
+      })
+      .execute();
+  }
+
+  async findApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    const row = await this.adapter.reader.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toApiToken(row);
+  }
+
+  async listApiTokens(username: string): Promise<ApiTokenRecord[]> {
+    const rows = await this.adapter.reader.selectFrom('api_tokens').selectAll().where('username', '=', username).orderBy('created_at').execute();
+    return rows.map(toApiToken);
+  }
+
+  async revokeApiToken(username: string, id: string, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('username', '=', username)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async serverKey(name: string, generate: () => string): Promise<string> {
+    await this.db.insertInto('server_keys').values({ name, value: generate() }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    const row = await this.db.selectFrom('server_keys').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return row.value;
+  }
+}
+
+function toApiToken(row: Database['api_tokens']): ApiTokenRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    name: row.name,
+    hash: row.hash,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
