@@ -55,6 +55,16 @@ export const forbidden = (message: string) => new ApiError('Forbidden', message)
 export const notFound = (message: string) => new ApiError('NotFound', message);
 export const invalid = (message: string, details: FieldError[]) => new ApiError('Invalid', message, details);
 
+/** Runs a parser of a query parameter; its Invalid errors become 400s (the request is malformed). */
+export function parseParam<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (isStoreError(error) && error.code === 'Invalid') throw badRequest(error.message, 'details' in error ? (error.details as FieldError[]) : []);
+    throw error;
+  }
+}
+
 function fromStoreError(error: StoreError): ApiError {
   switch (error.code) {
     case 'NotFound':

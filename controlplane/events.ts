@@ -16,7 +16,8 @@ export async function recordEvent(
   return tx.create({
     apiVersion: 'lattice/v1',
     kind: 'Event',
-    metadata: { name: `${involved.metadata.name}.${randomBytes(6).toString('hex')}`, namespace },
+    // A DNS label like every other name: the object's name (shortened) and a random suffix.
+    metadata: { name: `${involved.metadata.name.slice(0, 50).replace(/-+$/, '')}-${randomBytes(6).toString('hex')}`, namespace },
     spec: {
       involvedObject: { kind: involved.kind, namespace, name: involved.metadata.name, uid: involved.metadata.uid },
       reason,

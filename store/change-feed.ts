@@ -58,18 +58,44 @@ export class ChangeFeed {
     });
   }
 
+  /**
+   * This process just committed these changes: take them without reading them back, if they
+   * directly follow what the feed has; otherwise (another commit landed in between, or will be
+   * announced later) read the log.
+   */
+  publish(records: readonly ChangeRecord[]): void {
+    if (this.closedFlag || records.length === 0) return;
+    const fresh = records.filter((r) => r.revision > this.lastRevision);
+    if (fresh.length === 0) return;
+    if (fresh[0]!.revision !== this.lastRevision + 1) {
+      this.signal();
+      return;
+    }
+    this.append(fresh);
+  }
+
+  private append(records: readonly ChangeRecord[]): void {
+    for (const record of records) this.window.push(record);
+    if (this.window.length > 2 * this.windowSize) this.window = this.window.slice(-this.windowSize);
+    this.lastRevision = records[records.length - 1]!.revision;
+    this.wakeAll();
+  }
+
   private async tail(): Promise<void> {
     try {
       for (;;) {
-        const records = await this.readChanges(this.lastRevision, TAIL_BATCH);
-        if (records.length === 0 || this.closedFlag) return;
+        const read = await this.readChanges(this.lastRevision, TAIL_BATCH);
+        if (this.closedFlag) return;
+        // Published meanwhile by a local commit: skip what the feed already has.
+        const records = read.filter((r) => r.revision > this.lastRevision);
+        if (records.length === 0) {
+          if (read.length < TAIL_BATCH) return;
+          continue;
+        }
         // Another replica compacted past us: the window restarts; watchers behind it get Gone.
         if (records[0]!.revision !== this.lastRevision + 1) this.window = [];
-        for (const record of records) this.window.push(record);
-        if (this.window.length > 2 * this.windowSize) this.window = this.window.slice(-this.windowSize);
-        this.lastRevision = records[records.length - 1]!.revision;
-        this.wakeAll();
-        if (records.length < TAIL_BATCH) return;
+        this.append(records);
+        if (read.length < TAIL_BATCH) return;
       }
     } catch (error) {
       this.onError(error);

@@ -75,19 +75,20 @@ export class SqlStore implements ObjectStore {
   }
 
   async transact<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    let wrote = false;
+    let committed: ChangesTable[] = [];
+    let result: T;
     try {
-      return await this.adapter.writer.transaction().execute(async (trx) => {
+      result = await this.adapter.writer.transaction().execute(async (trx) => {
         const tx = new SqlTransaction(trx, this.context);
-        const result = await fn(tx);
-        wrote = await tx.flush();
-        return result;
+        const value = await fn(tx);
+        committed = await tx.flush();
+        return value;
       });
     } catch (error) {
       throw this.mapDriverError(error);
-    } finally {
-      if (wrote) this.feed.signal();
     }
+    if (committed.length > 0) this.feed.publish(committed.map(toChangeRecord));
+    return result;
   }
 
   /** Driver errors become domain errors; the caller's own errors pass through untouched. */
@@ -368,9 +369,9 @@ class SqlTransaction implements StoreTransaction {
     await this.trx.updateTable('meta').set({ value: revision }).where('key', '=', 'compacted').where('value', '<', revision).execute();
   }
 
-  /** Appends the log and the history, advances the counter. Returns whether anything was written. */
-  async flush(): Promise<boolean> {
-    if (this.changes.length === 0) return false;
+  /** Appends the log and the history, advances the counter. Returns the log rows written. */
+  async flush(): Promise<ChangesTable[]> {
+    if (this.changes.length === 0) return [];
     const { adapter, historyLimit } = this.context;
     for (let i = 0; i < this.changes.length; i += adapter.maxRowsPerInsert) {
       await this.trx.insertInto('changes').values(this.changes.slice(i, i + adapter.maxRowsPerInsert)).execute();
@@ -386,7 +387,7 @@ class SqlTransaction implements StoreTransaction {
     }
     await this.trx.updateTable('meta').set({ value: this.revision! }).where('key', '=', 'revision').execute();
     await adapter.announce(this.trx, this.revision!);
-    return true;
+    return this.changes;
   }
 
   private now(): string {
@@ -429,10 +430,15 @@ async function readChanges(db: Kysely<Database>, after: number, limit: number): 
     .orderBy('revision')
     .limit(limit)
     .execute();
-  return rows.map((row) => ({
+  return rows.map(toChangeRecord);
+}
+
+// Parsed afresh (not the objects the writer holds): watchers share it, callers may mutate theirs.
+function toChangeRecord(row: Pick<ChangesTable, 'revision' | 'type' | 'object' | 'prev_labels'>): ChangeRecord {
+  return {
     revision: Number(row.revision),
     type: row.type,
     object: JSON.parse(row.object) as StoredObject,
     prevLabels: row.prev_labels === null ? undefined : (JSON.parse(row.prev_labels) as Record<string, string>),
-  }));
+  };
 }

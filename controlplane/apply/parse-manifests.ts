@@ -45,6 +45,9 @@ export function parseYamlDocuments(text: string): unknown[] {
   const values: unknown[] = [];
   documents.forEach((document, i) => {
     const problem = document.errors[0];
+    // The yaml parser recurses: an absurdly nested document exhausts the stack and comes back
+    // as an ordinary parse error.
+    if (problem && /Maximum call stack/.test(problem.message)) throw badRequest(`YAML document ${i + 1} nests too deeply (at most ${MAX_DEPTH} levels)`);
     if (problem) throw badRequest(`YAML document ${i + 1}: ${problem.message}`);
     let value: unknown;
     try {

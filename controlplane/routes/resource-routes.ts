@@ -6,7 +6,8 @@ import type { StoredObject } from '../../store/types.ts';
 import { canUseNamespace, type Principal } from '../auth/principal.ts';
 import { canRead, present, writeRefusal } from '../access.ts';
 import { planApply } from '../apply/plan-apply.ts';
-import { ApiError, badRequest, forbidden, invalid, notFound } from '../errors.ts';
+import { ApiError, badRequest, forbidden, invalid, notFound, parseParam } from '../errors.ts';
+import { parseLabelSelector } from '../../store/label-selector.ts';
 import { recordEvent } from '../events.ts';
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
@@ -62,7 +63,8 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
     const info = namespacedKind(p);
     checkNamespace(request.principal, namespace);
     if (fieldSelector && info.kind !== 'Event') throw badRequest('fieldSelector is supported for events only');
-    const { items, revision } = await app.store.list({ kind: info.kind, namespace, labelSelector });
+    const selector = labelSelector === undefined ? undefined : parseParam(() => parseLabelSelector(labelSelector));
+    const { items, revision } = await app.store.list({ kind: info.kind, namespace, labelSelector: selector });
     return listBody(info.kind, revision, items.filter(eventFilter(fieldSelector)).map((o) => present(o)));
   });
 
@@ -72,7 +74,8 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
     const { labelSelector, fieldSelector } = request.query as { labelSelector?: string; fieldSelector?: string };
     if (fieldSelector && info.kind !== 'Event') throw badRequest('fieldSelector is supported for events only');
     const namespace = info.namespaced ? request.principal.namespaces : undefined;
-    const { items, revision } = await app.store.list({ kind: info.kind, namespace, labelSelector });
+    const selector = labelSelector === undefined ? undefined : parseParam(() => parseLabelSelector(labelSelector));
+    const { items, revision } = await app.store.list({ kind: info.kind, namespace, labelSelector: selector });
     const visible = items.filter((o) => canRead(request.principal, o)).filter(eventFilter(fieldSelector));
     return listBody(info.kind, revision, visible.map((o) => present(o)));
   });

@@ -9,7 +9,7 @@ import { isStoreError } from '../../store/errors.ts';
 import type { WatchQuery } from '../../store/types.ts';
 import { canRead, present } from '../access.ts';
 import { canUseNamespace } from '../auth/principal.ts';
-import { badRequest, forbidden } from '../errors.ts';
+import { badRequest, forbidden, parseParam } from '../errors.ts';
 
 interface WatchParams {
   kind?: string;
@@ -48,7 +48,7 @@ export async function watchRoutes(app: FastifyInstance): Promise<void> {
         const { kind, namespace, labelSelector } = request.query as WatchParams;
         if (kind !== undefined && !isKindName(kind)) throw badRequest(`kind: unknown kind ${JSON.stringify(kind)}; one of ${Object.keys(KINDS).join(', ')}`);
         if (namespace !== undefined && !canUseNamespace(request.principal, namespace)) throw forbidden(`you have no access to namespace ${JSON.stringify(namespace)}`);
-        if (labelSelector !== undefined) parseLabelSelector(labelSelector);
+        if (labelSelector !== undefined) parseParam(() => parseLabelSelector(labelSelector));
       },
     },
     (socket, request) => {
@@ -104,7 +104,7 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
     }
   } catch (error) {
     if (isStoreError(error) && error.code === 'Gone') {
-      send({ type: 'ERROR', object: { code: 410, reason: 'Gone', message: `${error.message}` } });
+      send({ type: 'ERROR', object: { code: 410, reason: 'Gone', message: error.message } });
       socket.close(CLOSE_NORMAL, 'resourceVersion compacted; list again');
     } else {
       request.log.error({ err: error }, 'watch failed');
