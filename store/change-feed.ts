@@ -17,10 +17,20 @@ export type ReadChanges = (afterRevision: number, limit: number) => Promise<Chan
 
 const TAIL_BATCH = 5000;
 const RETRY_AFTER_ERROR_MS = 500;
+// Waiters' deadlines (bookmarks) are checked by one ticker, not a timer per watcher per event.
+const DEADLINE_TICK_MS = 25;
+
+interface Waiter {
+  revision: number;
+  deadlineMs: number;
+  settle(woke: boolean): void;
+}
 
 export class ChangeFeed {
   private window: ChangeRecord[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<Waiter>();
+  private ticker: NodeJS.Timeout | undefined;
+  private wakeScheduled = false;
   private tailing = false;
   private tailAgain = false;
   private closedFlag = false;
@@ -78,7 +88,17 @@ export class ChangeFeed {
     for (const record of records) this.window.push(record);
     if (this.window.length > 2 * this.windowSize) this.window = this.window.slice(-this.windowSize);
     this.lastRevision = records[records.length - 1]!.revision;
-    this.wakeAll();
+    this.scheduleWake();
+  }
+
+  // Watchers run after the current task: the writer that committed answers its caller first.
+  private scheduleWake(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      for (const waiter of [...this.waiters]) if (this.lastRevision > waiter.revision) waiter.settle(true);
+    });
   }
 
   private async tail(): Promise<void> {
@@ -124,26 +144,35 @@ export class ChangeFeed {
   waitBeyond(revision: number, timeoutMs: number): { done: Promise<boolean>; cancel: () => void } {
     if (this.lastRevision > revision) return { done: Promise.resolve(true), cancel: () => {} };
     if (this.closedFlag) return { done: Promise.resolve(false), cancel: () => {} };
-    let settle!: (woke: boolean) => void;
+    let waiter!: Waiter;
     const done = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => settle(false), timeoutMs);
-      const wake = (): void => settle(this.lastRevision > revision);
-      settle = (woke) => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve(woke);
+      waiter = {
+        revision,
+        deadlineMs: Date.now() + timeoutMs,
+        settle: (woke) => {
+          this.waiters.delete(waiter);
+          resolve(woke);
+        },
       };
-      this.waiters.add(wake);
     });
-    return { done, cancel: () => settle(false) };
+    this.waiters.add(waiter);
+    this.ticker ??= setInterval(() => this.expireWaiters(), DEADLINE_TICK_MS).unref();
+    return { done, cancel: () => waiter.settle(false) };
   }
 
-  private wakeAll(): void {
-    for (const wake of [...this.waiters]) wake();
+  private expireWaiters(): void {
+    const now = Date.now();
+    for (const waiter of [...this.waiters]) if (waiter.deadlineMs <= now) waiter.settle(false);
+    if (this.waiters.size === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   close(): void {
     this.closedFlag = true;
-    this.wakeAll();
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+    for (const waiter of [...this.waiters]) waiter.settle(false);
   }
 }

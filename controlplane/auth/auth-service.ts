@@ -26,6 +26,10 @@ export interface ApiTokenView {
   revokedAt: string | null;
 }
 
+// How long a session found active is trusted without asking the database again. Revocations in
+// this process take effect at once; on another replica within this window.
+const SESSION_CHECK_TTL_MS = 2000;
+
 const USERNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const RESERVED_USERNAMES = new Set(['system', 'lattice', 'default']);
 const MAX_PASSWORD_BYTES = 72; // bcrypt ignores the rest
@@ -35,6 +39,7 @@ export class AuthService {
   private readonly attemptsPerAddress: WindowLimiter;
   // Compared against when the user does not exist, so a login takes as long either way.
   private readonly dummyHash: string;
+  private readonly activeSessions = new Map<string, { username: string; checkedAtMs: number }>();
 
   private constructor(
     private readonly auth: AuthStore,
@@ -50,7 +55,7 @@ export class AuthService {
 
   static async create(store: ObjectStore, config: ServerConfig, now: () => Date = () => new Date()): Promise<AuthService> {
     const secret = config.jwtSecret ?? (await store.auth.serverKey('jwt-hs256', generateSecret));
-    const service = new AuthService(store.auth, new AccessTokens(secret, config.accessTokenTtlSeconds), config, now);
+    const service = new AuthService(store.auth, new AccessTokens(secret, config.accessTokenTtlSeconds, () => now().getTime()), config, now);
     if (config.bootstrapAdmin) await service.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
     return service;
   }
@@ -106,7 +111,7 @@ export class AuthService {
     if (record.sessionRevokedAt) throw unauthorized('this session has been revoked; log in again');
     if (record.usedAt !== null || !(await this.auth.useRefreshToken(hash, this.timestamp()))) {
       // A rotated token came back: someone holds a copy. End the whole session.
-      await this.auth.revokeSession(record.sessionId, this.timestamp());
+      await this.revokeSession(record.sessionId);
       throw unauthorized('refresh token was already used; the session has been revoked, log in again');
     }
     if (Date.parse(record.expiresAt) <= this.now().getTime()) throw unauthorized('refresh token has expired; log in again');
@@ -116,11 +121,29 @@ export class AuthService {
   }
 
   async logout(principal: Principal, refreshToken: unknown): Promise<void> {
-    if (principal.sessionId) await this.auth.revokeSession(principal.sessionId, this.timestamp());
+    if (principal.sessionId) await this.revokeSession(principal.sessionId);
     if (typeof refreshToken === 'string' && refreshToken !== '') {
       const record = await this.auth.findRefreshToken(hashToken(refreshToken));
-      if (record && record.username === principal.username) await this.auth.revokeSession(record.sessionId, this.timestamp());
+      if (record && record.username === principal.username) await this.revokeSession(record.sessionId);
     }
+  }
+
+  private async revokeSession(id: string): Promise<void> {
+    this.activeSessions.delete(id);
+    await this.auth.revokeSession(id, this.timestamp());
+  }
+
+  private async sessionUser(id: string): Promise<string | undefined> {
+    const nowMs = this.now().getTime();
+    const cached = this.activeSessions.get(id);
+    if (cached && nowMs - cached.checkedAtMs < SESSION_CHECK_TTL_MS) return cached.username;
+    const username = await this.auth.activeSessionUser(id);
+    if (username === undefined) this.activeSessions.delete(id);
+    else {
+      if (this.activeSessions.size > 10_000) this.activeSessions.clear();
+      this.activeSessions.set(id, { username, checkedAtMs: nowMs });
+    }
+    return username;
   }
 
   private async issue(username: string, role: Role, sessionId: string): Promise<TokenPair> {
@@ -138,7 +161,7 @@ export class AuthService {
     if (api) return this.authenticateApiToken(api.id, api.secret);
     const claims = await this.tokens.verify(bearer);
     if ('refused' in claims) throw unauthorized(claims.refused);
-    if ((await this.auth.activeSessionUser(claims.sessionId)) !== claims.username) throw unauthorized('this session has been revoked; log in again');
+    if ((await this.sessionUser(claims.sessionId)) !== claims.username) throw unauthorized('this session has been revoked; log in again');
     return { kind: 'user', username: claims.username, role: claims.role, namespaces: claims.namespaces, sessionId: claims.sessionId };
   }
 

@@ -15,35 +15,49 @@ export interface AccessClaims {
   sessionId: string;
 }
 
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class AccessTokens {
-  private readonly key: Uint8Array;
+  // Imported once: handing jose raw bytes makes it import the key again on every verify.
+  private readonly key: Promise<CryptoKey>;
+  // A token is checked once, then its claims are remembered until it expires (HMAC is the
+  // dearest step of an authenticated request). Keyed by the whole token: a different signature
+  // is a different entry.
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
 
   constructor(
     secret: string,
     private readonly ttlSeconds: number,
+    private readonly nowMs: () => number = Date.now,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
-  sign(claims: AccessClaims): Promise<string> {
+  async sign(claims: AccessClaims): Promise<string> {
     return new SignJWT({ role: claims.role, ns: claims.namespaces, sid: claims.sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(claims.username)
       .setIssuer(ISSUER)
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   /** The claims, or a reason the token is refused. */
   async verify(token: string): Promise<AccessClaims | { refused: string }> {
+    const cached = this.verified.get(token);
+    if (cached && cached.expiresAtMs > this.nowMs()) return cached.claims;
+    if (cached) this.verified.delete(token);
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
-      const { sub, role, ns, sid } = payload as { sub?: unknown; role?: unknown; ns?: unknown; sid?: unknown };
-      if (typeof sub !== 'string' || (role !== 'admin' && role !== 'user') || !Array.isArray(ns) || typeof sid !== 'string') {
+      const { payload } = await jwtVerify(token, await this.key, { issuer: ISSUER, algorithms: ['HS256'] });
+      const { sub, role, ns, sid, exp } = payload as { sub?: unknown; role?: unknown; ns?: unknown; sid?: unknown; exp?: number };
+      if (typeof sub !== 'string' || (role !== 'admin' && role !== 'user') || !Array.isArray(ns) || typeof sid !== 'string' || typeof exp !== 'number') {
         return { refused: 'token claims are malformed' };
       }
-      return { username: sub, role, namespaces: ns.map(String), sessionId: sid };
+      const claims: AccessClaims = { username: sub, role, namespaces: ns.map(String), sessionId: sid };
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { claims, expiresAtMs: exp * 1000 });
+      return claims;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return { refused: 'token has expired; refresh it or log in again' };
       if (error instanceof joseErrors.JWSSignatureVerificationFailed) return { refused: 'token signature is invalid' };

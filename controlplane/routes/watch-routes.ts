@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { KINDS, isKindName, type KindName } from '../../schemas/kinds.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
 import { isStoreError } from '../../store/errors.ts';
-import type { WatchQuery } from '../../store/types.ts';
+import type { StoredObject, WatchQuery } from '../../store/types.ts';
 import { canRead, present } from '../access.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { badRequest, forbidden, parseParam } from '../errors.ts';
@@ -29,6 +29,18 @@ const querystring = {
     access_token: { type: 'string', maxLength: 4096 },
   },
 } as const;
+
+// Watchers share event objects (the store's change feed hands every watcher the same one), so
+// each event is serialized once however many watchers send it.
+const serialized = new WeakMap<object, Map<string, string>>();
+
+function eventText(type: string, object: StoredObject): string {
+  let byType = serialized.get(object);
+  if (!byType) serialized.set(object, (byType = new Map()));
+  let text = byType.get(type);
+  if (text === undefined) byType.set(type, (text = JSON.stringify({ type, object: present(object) })));
+  return text;
+}
 
 const CLOSE_NORMAL = 1000;
 const CLOSE_POLICY = 1008;
@@ -62,8 +74,9 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
   const params = request.query as WatchParams;
   const kinds = params.kind ? [params.kind as KindName] : (Object.keys(KINDS) as KindName[]);
   const namespace = params.namespace ?? (kinds.every((k) => KINDS[k].namespaced) ? principal.namespaces : undefined);
-  const send = (message: unknown) => {
-    socket.send(JSON.stringify(message));
+  const send = (message: unknown) => sendText(JSON.stringify(message));
+  const sendText = (text: string) => {
+    socket.send(text);
     app.metrics.watchEvents.inc();
   };
   app.metrics.watchers += 1;
@@ -79,7 +92,7 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
       for (const kind of kinds) {
         const listed = await app.store.list({ kind, namespace: KINDS[kind].namespaced ? namespace : undefined, labelSelector: params.labelSelector });
         fromRevision = Math.min(fromRevision, listed.revision);
-        for (const object of listed.items) if (canRead(principal, object)) send({ type: 'ADDED', object: present(object) });
+        for (const object of listed.items) if (canRead(principal, object)) sendText(eventText('ADDED', object));
       }
     }
     const query: WatchQuery = {
@@ -100,7 +113,7 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
         break;
       }
       if (event.type === 'BOOKMARK') send({ type: 'BOOKMARK', object: { apiVersion: 'lattice/v1', kind: params.kind ?? 'Bookmark', metadata: { resourceVersion: String(event.revision) } } });
-      else send({ type: event.type, object: present(event.object) });
+      else sendText(eventText(event.type, event.object));
     }
   } catch (error) {
     if (isStoreError(error) && error.code === 'Gone') {
