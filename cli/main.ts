@@ -1,17 +1,24 @@
 // The `lattice` command.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAgentCommand } from './commands/agent.ts';
 import { registerServerCommand } from './commands/server.ts';
-
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+import { registerUpCommand } from './commands/up.ts';
+import { VERSION } from './version.ts';
 
 export function buildProgram(): Command {
   const program = new Command('lattice')
     .description('Declarative control plane for a self-hosted, decentralized cloud')
-    .version(version)
+    .version(VERSION)
     .showHelpAfterError();
   registerServerCommand(program);
+  registerAgentCommand(program);
+  registerUpCommand(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+await buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    console.error(`error: ${(error as Error).message ?? String(error)}`);
+    process.exit(1);
+  });

@@ -14,6 +14,9 @@ import { authRoutes } from './routes/auth-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { resourceRoutes } from './routes/resource-routes.ts';
 import { watchRoutes } from './routes/watch-routes.ts';
+import { agentRoutes } from './routes/agent-routes.ts';
+import { AgentGateway } from './agents/agent-gateway.ts';
+import { Reconciler } from '../reconciler/reconciler.ts';
 
 export interface BuildOptions {
   config?: Partial<ServerConfig>;
@@ -49,7 +52,32 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   await app.register(storePlugin, { store: options.store });
   app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision()));
   await app.register(authPlugin);
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  // The reconciler's instance cache answers the gateway's lookups by uid; without a
+  // reconciler (API-only tests) the gateway reads nothing and writes no status.
+  const reconciler: { value?: Reconciler } = {};
+  const gateway = new AgentGateway({
+    store: app.store,
+    now: app.now,
+    findInstance: (uid) => reconciler.value?.instances.byIndex('uid', uid)[0],
+    log: { warn: (message) => app.log.warn(message), error: (err, message) => app.log.error({ err }, message) },
+  });
+  app.decorate('agentGateway', gateway);
+  if (config.reconciler) {
+    reconciler.value = new Reconciler({
+      store: app.store,
+      link: gateway,
+      timings: config.agentTimings,
+      onError: (where, err) => app.log.warn({ err }, `reconcile ${where} failed; retrying`),
+    });
+    app.decorate('reconciler', reconciler.value);
+    app.addHook('onReady', () => reconciler.value!.start());
+  }
+  // Before the store closes: controllers and agent connections stop first.
+  app.addHook('preClose', async () => {
+    reconciler.value?.stop();
+    gateway.closeAll();
+  });
   await app.register(opsRoutes);
   await app.register(
     async (api) => {
@@ -57,6 +85,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       await api.register(applyRoutes);
       await api.register(resourceRoutes);
       await api.register(watchRoutes);
+      await api.register(agentRoutes);
     },
     { prefix: '/api/v1' },
   );

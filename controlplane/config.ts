@@ -17,6 +17,10 @@ export interface ServerConfig {
   login: { perUserFailures: number; perAddressAttempts: number; windowSeconds: number };
   watch: { bookmarkIntervalMs: number; maxBufferedBytes: number };
   sqliteSynchronous: 'full' | 'normal';
+  /** Run the controllers in this process (off for API-only tests). */
+  reconciler: boolean;
+  /** Agent lifecycle: NotReady after graceMs without heartbeat, instances Lost evictionMs later. */
+  agentTimings: { graceMs: number; evictionMs: number };
   /** Fastify logger; off in tests. */
   logger: boolean;
 }
@@ -32,6 +36,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
   watch: { bookmarkIntervalMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 },
   sqliteSynchronous: 'full',
+  reconciler: true,
+  agentTimings: { graceMs: 15_000, evictionMs: 30_000 },
   logger: true,
 };
 
@@ -52,6 +58,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   }
   if (env.LATTICE_BODY_LIMIT) config.bodyLimitBytes = positiveInt('LATTICE_BODY_LIMIT', env.LATTICE_BODY_LIMIT);
   if (env.LATTICE_CORS_ORIGINS) config.corsOrigins = env.LATTICE_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (env.LATTICE_AGENT_GRACE || env.LATTICE_AGENT_EVICTION) {
+    config.agentTimings = {
+      graceMs: 1000 * (env.LATTICE_AGENT_GRACE ? positiveInt('LATTICE_AGENT_GRACE', env.LATTICE_AGENT_GRACE) : 15),
+      evictionMs: 1000 * (env.LATTICE_AGENT_EVICTION ? positiveInt('LATTICE_AGENT_EVICTION', env.LATTICE_AGENT_EVICTION) : 30),
+    };
+  }
   if (env.LATTICE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = oneOf('LATTICE_SQLITE_SYNCHRONOUS', env.LATTICE_SQLITE_SYNCHRONOUS, ['full', 'normal'] as const);
   return config;
 }

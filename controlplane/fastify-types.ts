@@ -4,6 +4,9 @@ import type { AuthService } from './auth/auth-service.ts';
 import type { Principal } from './auth/principal.ts';
 import type { ServerConfig } from './config.ts';
 import type { ServerMetrics } from './metrics.ts';
+import type { AgentGateway } from './agents/agent-gateway.ts';
+import type { AgentRegistry } from './agents/agent-registry.ts';
+import type { Reconciler } from '../reconciler/reconciler.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,15 +15,23 @@ declare module 'fastify' {
     auth: AuthService;
     metrics: ServerMetrics;
     now: () => Date;
+    agentRegistry: AgentRegistry;
+    agentGateway: AgentGateway;
+    /** Absent when the server runs without a reconciler (config.reconciler: false). */
+    reconciler?: Reconciler;
   }
   interface FastifyRequest {
     /** Set by the authentication hook on every non-public route. */
     principal: Principal;
+    /** Set instead of principal on agent routes, from the agent's credential. */
+    agentName?: string;
   }
   interface FastifyContextConfig {
     /** Reachable without a token (health, login, register, refresh). */
     public?: boolean;
     /** Accept the token as ?access_token= too (browsers cannot set headers on a WebSocket). */
     tokenInQuery?: boolean;
+    /** Only for agents, with their own credential (users get 403). */
+    agent?: boolean;
   }
 }

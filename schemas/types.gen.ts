@@ -2,12 +2,44 @@
 
 /**
  * Any object the store holds.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "LatticeObject".
  */
 export type LatticeObject = Workload | Instance | Agent | Secret | Event;
+/**
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Conditions".
+ */
 export type Conditions = Condition[];
+/**
+ * Agent → control plane.
+ *
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "AgentMessage".
+ */
+export type AgentMessage = HelloMessage | HeartbeatMessage | StatusMessage | GoneMessage;
+/**
+ * Control plane → agent.
+ *
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "ServerMessage".
+ */
+export type ServerMessage = DeployMessage | StopMessage;
 
 /**
+ * The entry points of the generated types.
+ */
+export interface LatticeTypes {
+  object: LatticeObject;
+  agentMessage: AgentMessage;
+  serverMessage: ServerMessage;
+}
+/**
  * Replicas of one container image or command, placed on agents by the reconciler.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Workload".
  */
 export interface Workload {
   apiVersion: 'lattice/v1';
@@ -18,6 +50,9 @@ export interface Workload {
 }
 /**
  * Metadata every object carries. name, namespace, labels, annotations and finalizers are the caller's; uid, resourceVersion, generation and the timestamps are set by the server and ignored on apply.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ObjectMeta".
  */
 export interface ObjectMeta {
   /**
@@ -133,8 +168,20 @@ export interface PortSpec {
   protocol?: 'tcp' | 'http';
   expose?: 'none' | 'host' | 'tunnel';
 }
+/**
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "ResourceList".
+ */
 export interface ResourceList {
+  /**
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "CpuQuantity".
+   */
   cpu?: string;
+  /**
+   * This interface was referenced by `Common`'s JSON-Schema
+   * via the `definition` "MemoryQuantity".
+   */
   memory?: string;
 }
 /**
@@ -176,6 +223,10 @@ export interface ExecProbe {
 export interface Placement {
   agentSelector?: LabelMap;
 }
+/**
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "LabelMap".
+ */
 export interface LabelMap {
   /**
    * This interface was referenced by `ObjectMeta`'s JSON-Schema
@@ -210,6 +261,9 @@ export interface WorkloadStatus {
 }
 /**
  * A Kubernetes-style condition.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Condition".
  */
 export interface Condition {
   type: string;
@@ -218,6 +272,10 @@ export interface Condition {
   message?: string;
   lastTransitionTime?: string;
 }
+/**
+ * This interface was referenced by `Common`'s JSON-Schema
+ * via the `definition` "Endpoint".
+ */
 export interface Endpoint {
   /**
    * The port's name, or its number when it has none.
@@ -228,6 +286,9 @@ export interface Endpoint {
 }
 /**
  * One replica of a Workload bound to one agent. Written by the reconciler.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Instance".
  */
 export interface Instance {
   apiVersion: 'lattice/v1';
@@ -261,6 +322,9 @@ export interface InstanceStatus {
 }
 /**
  * A machine that runs workloads. Cluster-scoped; created when an agent joins with a join token.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Agent".
  */
 export interface Agent {
   apiVersion: 'lattice/v1';
@@ -287,6 +351,9 @@ export interface AgentStatus {
 }
 /**
  * Named string values. generate fills a key once, on create; values are redacted in reads.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Secret".
  */
 export interface Secret {
   apiVersion: 'lattice/v1';
@@ -307,6 +374,9 @@ export interface GeneratedValue {
 }
 /**
  * Something that happened to an object. Short-lived: pruned by age.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Event".
  */
 export interface Event {
   apiVersion: 'lattice/v1';
@@ -328,4 +398,102 @@ export interface ObjectReference {
   namespace?: string;
   name: string;
   uid?: string;
+}
+export interface HelloMessage {
+  type: 'hello';
+  agent: AgentFacts;
+  instances: ObservedInstance[];
+}
+/**
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "AgentFacts".
+ */
+export interface AgentFacts {
+  capacity: ResourceList;
+  /**
+   * @minItems 1
+   */
+  runtimes: ['docker' | 'process', ...('docker' | 'process')[]];
+  version: string;
+  address: string;
+}
+/**
+ * What an agent's runtime observes of one instance.
+ *
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "ObservedInstance".
+ */
+export interface ObservedInstance {
+  uid: string;
+  templateHash: string;
+  state: 'Starting' | 'Running' | 'Exited' | 'Failed';
+  restarts: number;
+  exitCode?: number;
+  startedAt?: string;
+  health: 'Unknown' | 'Healthy' | 'Unhealthy';
+  /**
+   * @maxItems 64
+   */
+  endpoints: {
+    port: string;
+    url: string;
+  }[];
+  message?: string;
+}
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+}
+export interface StatusMessage {
+  type: 'status';
+  instance: ObservedInstance;
+}
+/**
+ * The instance no longer exists on the agent (it was stopped).
+ */
+export interface GoneMessage {
+  type: 'gone';
+  uid: string;
+}
+export interface DeployMessage {
+  type: 'deploy';
+  instance: DeploySpec;
+}
+/**
+ * One instance to run, with its secrets resolved. Sent only to the agent it is bound to.
+ *
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "DeploySpec".
+ */
+export interface DeploySpec {
+  uid: string;
+  name: string;
+  namespace: string;
+  workload: string;
+  templateHash: string;
+  template: WorkloadSpec;
+  env: {
+    [k: string]: string;
+  };
+}
+export interface StopMessage {
+  type: 'stop';
+  uid: string;
+}
+/**
+ * Messages on an agent's WebSocket. Every message is validated on receipt.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "AgentProtocol".
+ */
+export interface AgentProtocol {
+  [k: string]: unknown;
+}
+/**
+ * Definitions shared by several kinds.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Common".
+ */
+export interface Common {
+  [k: string]: unknown;
 }

@@ -2,6 +2,7 @@
 // fills defaults and explains every failure as `path: what to do`.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
+import agentProtocolSchema from './agent-protocol.schema.json' with { type: 'json' };
 import agentSchema from './agent.schema.json' with { type: 'json' };
 import commonSchema from './common.schema.json' with { type: 'json' };
 import conditionSchema from './condition.schema.json' with { type: 'json' };
@@ -13,7 +14,7 @@ import workloadSchema from './workload.schema.json' with { type: 'json' };
 import { appendKey, pointerToPath } from './field-path.ts';
 import { API_VERSION, KINDS, isKindName, type KindName } from './kinds.ts';
 import { checkWorkloadSpec } from './workload-rules.ts';
-import type { LatticeObject } from './types.gen.ts';
+import type { AgentMessage, LatticeObject, ServerMessage } from './types.gen.ts';
 
 export interface FieldError {
   /** Where the problem is, e.g. spec.ports[0].containerPort; empty for the whole object. */
@@ -34,15 +35,25 @@ const KIND_SCHEMAS: Record<KindName, object> = {
 };
 
 let validators: Map<KindName, ValidateFunction> | undefined;
+let messageValidators: { agent: ValidateFunction; server: ValidateFunction } | undefined;
+let sharedAjv: Ajv | undefined;
 
-function compiledValidators(): Map<KindName, ValidateFunction> {
-  if (validators) return validators;
+function compiledAjv(): Ajv {
+  if (sharedAjv) return sharedAjv;
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, strictRequired: false });
   const addFormats = ((formatsModule as unknown as { default?: typeof formatsModule }).default ?? formatsModule) as unknown as (a: Ajv) => void;
   addFormats(ajv);
   ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
   ajv.addSchema([objectMetaSchema, conditionSchema, commonSchema]);
   for (const schema of Object.values(KIND_SCHEMAS)) ajv.addSchema(schema);
+  ajv.addSchema(agentProtocolSchema);
+  sharedAjv = ajv;
+  return ajv;
+}
+
+function compiledValidators(): Map<KindName, ValidateFunction> {
+  if (validators) return validators;
+  const ajv = compiledAjv();
   validators = new Map(
     (Object.keys(KIND_SCHEMAS) as KindName[]).map((kind) => {
       const id = (KIND_SCHEMAS[kind] as { $id: string }).$id;
@@ -165,6 +176,33 @@ function describeNumberOrType(schema: SchemaNode, type: string): string {
   if (noun && maximum !== undefined) return `must be ${noun} of at most ${maximum}`;
   const article = /^[aeiou]/.test(type) ? 'an' : 'a';
   return `must be ${article} ${type}`;
+}
+
+function compiledMessageValidators(): { agent: ValidateFunction; server: ValidateFunction } {
+  if (messageValidators) return messageValidators;
+  const ajv = compiledAjv();
+  const get = (ref: string) => {
+    const fn = ajv.getSchema(`agent-protocol.schema.json#/$defs/${ref}`);
+    if (!fn) throw new Error(`schema ${ref} did not compile`);
+    return fn;
+  };
+  messageValidators = { agent: get('AgentMessage'), server: get('ServerMessage') };
+  return messageValidators;
+}
+
+function validateMessage<T>(check: ValidateFunction, message: unknown): ValidationResult<T> {
+  if (check(message)) return { ok: true, value: message as T };
+  return { ok: false, errors: describeErrors(check.errors ?? [], message) };
+}
+
+/** A message an agent sent: checked before the control plane acts on it. */
+export function validateAgentMessage(message: unknown): ValidationResult<AgentMessage> {
+  return validateMessage(compiledMessageValidators().agent, message);
+}
+
+/** A message the control plane sent: checked before the agent acts on it. */
+export function validateServerMessage(message: unknown): ValidationResult<ServerMessage> {
+  return validateMessage(compiledMessageValidators().server, message);
 }
 
 /** `path: message` lines, for logs, CLI output and error bodies. */

@@ -52,6 +52,19 @@ export interface AuthStore {
   revokeApiToken(username: string, id: string, now: string): Promise<boolean>;
   /** The value stored under name, created with generate() by whichever replica asks first. */
   serverKey(name: string, generate: () => string): Promise<string>;
+  createJoinToken(token: JoinTokenRecord): Promise<void>;
+  findJoinToken(id: string): Promise<JoinTokenRecord | undefined>;
+  /** Sets (or replaces: re-registration rotates it) an agent's credential. */
+  setAgentCredential(agent: string, hash: string, now: string): Promise<void>;
+  agentCredentialHash(agent: string): Promise<string | undefined>;
+}
+
+export interface JoinTokenRecord {
+  id: string;
+  username: string;
+  hash: string;
+  createdAt: string;
+  expiresAt: string;
 }
 
 export class SqlAuthStore implements AuthStore {
@@ -154,6 +167,31 @@ export class SqlAuthStore implements AuthStore {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async createJoinToken(token: JoinTokenRecord): Promise<void> {
+    await this.db
+      .insertInto('join_tokens')
+      .values({ id: token.id, username: token.username, hash: token.hash, created_at: token.createdAt, expires_at: token.expiresAt })
+      .execute();
+  }
+
+  async findJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
+    const row = await this.adapter.reader.selectFrom('join_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { id: row.id, username: row.username, hash: row.hash, createdAt: row.created_at, expiresAt: row.expires_at };
+  }
+
+  async setAgentCredential(agent: string, hash: string, now: string): Promise<void> {
+    await this.db
+      .insertInto('agent_credentials')
+      .values({ agent, hash, created_at: now })
+      .onConflict((oc) => oc.column('agent').doUpdateSet({ hash, created_at: now }))
+      .execute();
+  }
+
+  async agentCredentialHash(agent: string): Promise<string | undefined> {
+    const row = await this.adapter.reader.selectFrom('agent_credentials').select('hash').where('agent', '=', agent).executeTakeFirst();
+    return row?.hash;
   }
 
   async serverKey(name: string, generate: () => string): Promise<string> {

@@ -80,6 +80,21 @@ export interface ServerKeysTable {
   value: string;
 }
 
+/** Lets an agent join in its creator's scope (a user's: private; an admin's: shared). */
+export interface JoinTokensTable {
+  id: string;
+  username: string;
+  hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AgentCredentialsTable {
+  agent: string;
+  hash: string;
+  created_at: string;
+}
+
 export interface Database {
   objects: ObjectsTable;
   changes: ChangesTable;
@@ -91,4 +106,6 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   api_tokens: ApiTokensTable;
   server_keys: ServerKeysTable;
+  join_tokens: JoinTokensTable;
+  agent_credentials: AgentCredentialsTable;
 }

@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin';
 import { AuthService } from '../auth/auth-service.ts';
-import { unauthorized } from '../errors.ts';
+import { forbidden, unauthorized } from '../errors.ts';
+import { AgentRegistry, isAgentToken } from '../agents/agent-registry.ts';
 
 /** Every route needs a bearer token unless its config says public. */
 export const authPlugin = fp(async (app) => {
   app.decorate('auth', await AuthService.create(app.store, app.config, app.now));
+  app.decorate('agentRegistry', new AgentRegistry(app.store, app.now));
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
@@ -20,6 +22,14 @@ export const authPlugin = fp(async (app) => {
       if (typeof query.access_token === 'string') token = query.access_token;
     }
     if (!token) throw unauthorized('a bearer token is required: log in (POST /api/v1/auth/login) or use an API token');
+    // Agent credentials open the agent connection and nothing else; user tokens never open it.
+    if (isAgentToken(token)) {
+      const agentName = await app.agentRegistry.authenticate(token);
+      if (!config?.agent) throw forbidden('agent credentials may only be used for the agent connection');
+      request.agentName = agentName;
+      return;
+    }
+    if (config?.agent) throw forbidden('this route is for agents: use the credential from registration');
     request.principal = await app.auth.authenticate(token);
   });
 }, { name: 'lattice-auth', dependencies: ['lattice-store'] });

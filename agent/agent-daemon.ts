@@ -1,0 +1,142 @@
+// The agent: one WebSocket to the control plane. It says hello with everything its runtime
+// observes, heartbeats, reports every change, and carries out deploy/stop actions. When the
+// connection drops it keeps everything running and reconnects with jittered backoff; on
+// reconnect the control plane diffs again, so nothing restarts just because a link flapped.
+import { cpus, totalmem } from 'node:os';
+import WebSocket from 'ws';
+import type { AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
+import { formatFieldErrors, validateServerMessage } from '../schemas/validate.ts';
+import type { Runtime } from './runtime/types.ts';
+
+export interface AgentDaemonOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  server: string;
+  name: string;
+  /** The credential from registration. */
+  credential: string;
+  runtime: Runtime;
+  advertiseAddress: string;
+  version: string;
+  heartbeatMs?: number;
+  log?: (message: string) => void;
+}
+
+const MIN_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 10_000;
+
+export class AgentDaemon {
+  private socket: WebSocket | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  private unsubscribe: (() => void) | undefined;
+  /** Actions run one at a time per instance, in the order they arrived. */
+  private readonly pending = new Map<string, Promise<void>>();
+  private connectedOnce: (() => void) | undefined;
+  readonly connected: Promise<void>;
+
+  constructor(private readonly options: AgentDaemonOptions) {
+    this.connected = new Promise((resolve) => (this.connectedOnce = resolve));
+  }
+
+  start(): void {
+    this.unsubscribe = this.options.runtime.onChange((instance) => this.send({ type: 'status', instance }));
+    this.connect();
+  }
+
+  private log(message: string): void {
+    this.options.log?.(`agent ${this.options.name}: ${message}`);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const url = `${this.options.server.replace(/^http/, 'ws')}/api/v1/agents/connect`;
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.options.credential}` } });
+    this.socket = socket;
+    socket.on('open', () => {
+      this.failures = 0;
+      this.send({
+        type: 'hello',
+        agent: {
+          capacity: { cpu: `${cpus().length * 1000}m`, memory: String(totalmem()) },
+          runtimes: [this.options.runtime.name],
+          version: this.options.version,
+          address: this.options.advertiseAddress,
+        },
+        instances: this.options.runtime.list(),
+      });
+      this.heartbeat = setInterval(() => this.send({ type: 'heartbeat' }), this.options.heartbeatMs ?? 5000);
+      this.log('connected');
+      this.connectedOnce?.();
+    });
+    socket.on('message', (data) => this.receive(String(data)));
+    socket.on('unexpected-response', (_request, response) => {
+      this.log(`connection refused: HTTP ${response.statusCode}`);
+      socket.terminate();
+    });
+    socket.on('error', () => {}); // 'close' follows and schedules the reconnect
+    socket.on('close', (code, reason) => {
+      clearInterval(this.heartbeat);
+      if (this.socket === socket) this.socket = undefined;
+      if (this.stopped) return;
+      this.failures += 1;
+      const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.failures, 10));
+      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      this.log(`disconnected (${code}${reason.length ? ` ${reason}` : ''}); workloads keep running; reconnecting in ${Math.round(delay)} ms`);
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private send(message: AgentMessage): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  private receive(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.log('ignored a message that is not JSON');
+      return;
+    }
+    const result = validateServerMessage(parsed);
+    if (!result.ok) {
+      this.log(`ignored an invalid message: ${formatFieldErrors(result.errors)}`);
+      return;
+    }
+    this.act(result.value);
+  }
+
+  private act(message: ServerMessage): void {
+    const uid = message.type === 'deploy' ? message.instance.uid : message.uid;
+    const previous = this.pending.get(uid) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        if (message.type === 'deploy') {
+          this.log(`deploy ${message.instance.namespace}/${message.instance.name} (${message.instance.templateHash})`);
+          await this.options.runtime.deploy(message.instance);
+        } else {
+          this.log(`stop ${uid}`);
+          await this.options.runtime.stop(uid);
+          this.send({ type: 'gone', uid });
+        }
+      })
+      .catch((error: unknown) => this.log(`${message.type} ${uid} failed: ${(error as Error).message}`))
+      .finally(() => {
+        if (this.pending.get(uid) === next) this.pending.delete(uid);
+      });
+    this.pending.set(uid, next);
+  }
+
+  /** Disconnects and stops supervising; the instances keep running (a restart adopts them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeat);
+    this.unsubscribe?.();
+    this.socket?.close(1000, 'agent stopping');
+    await Promise.allSettled([...this.pending.values()]);
+    await this.options.runtime.close();
+  }
+}

@@ -1,0 +1,224 @@
+// The process runtime: workloads as plain child processes of the agent's machine, for machines
+// without Docker and for tests. Each instance lives in dataDir/instances/<uid>/:
+//   state.json    pid + /proc start time + the DeploySpec (mode 0600: env holds secrets)
+//   current.log   stdout and stderr of the running process (appended by the process itself)
+//   previous.log  the run before the last restart
+//   work/         the working directory (and HOME) of the process
+// Processes run detached in their own process group and survive an agent restart: start()
+// adopts them again (see Supervisor for the state machine and restart policy).
+import { mkdirSync } from 'node:fs';
+import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime } from './types.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { readLogLines } from './log-files.ts';
+import { instancePaths, instancesDir, listInstanceUids, readInstanceRecord } from './pid-file.ts';
+import { CLOCK_TICKS_PER_SECOND, sampleProcessGroup } from './proc-fs.ts';
+import { Supervisor } from './supervisor.ts';
+
+export interface ProcessRuntimeOptions {
+  dataDir: string;
+  /** The address endpoints are reported with. Default 127.0.0.1. */
+  advertiseAddress?: string;
+  /** Time between SIGTERM and SIGKILL on stop. Default 10 s. */
+  stopGraceMs?: number;
+  /** Crash-loop backoff: 10 s doubling to 5 min, reset after a 10 s run, by default. */
+  backoff?: BackoffOptions;
+  /** The clock for startedAt and run durations. Default Date.now. */
+  now?: () => number;
+  /** Timeout of one health probe. Default 5 s. */
+  healthTimeoutMs?: number;
+  /**
+   * Scales healthCheck.intervalSeconds: an interval lasts intervalSeconds × 1000 × scale ms.
+   * Default 1; tests pass e.g. 0.1 to probe every 100 ms with intervalSeconds 1.
+   */
+  healthIntervalScale?: number;
+  /** How often adopted processes are checked for liveness and followed logs for new lines. Default 500 ms / 200 ms. */
+  pollMs?: number;
+  logPollMs?: number;
+}
+
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process' as const;
+  private readonly supervisors = new Map<string, Supervisor>();
+  private readonly listeners = new Set<(instance: ObservedInstance) => void>();
+  private readonly lastEmitted = new Map<string, string>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly cpuSamples = new Map<string, { pid: number; ticks: number; at: number }>();
+  private closed = false;
+
+  constructor(private readonly options: ProcessRuntimeOptions) {}
+
+  /** Creates a runtime and adopts the instances an earlier agent left running. */
+  static async open(options: ProcessRuntimeOptions): Promise<ProcessRuntime> {
+    const runtime = new ProcessRuntime(options);
+    await runtime.start();
+    return runtime;
+  }
+
+  /**
+   * Rediscovers every dataDir/instances/<uid>/state.json: a process still alive (same pid, same
+   * /proc start time) is adopted as is; one that ended meanwhile is handled like any exit, by its
+   * restart policy (its exit code is unknown, so it counts as a failure).
+   */
+  async start(): Promise<void> {
+    this.assertOpen();
+    mkdirSync(instancesDir(this.options.dataDir), { recursive: true, mode: 0o700 });
+    await Promise.all(
+      listInstanceUids(this.options.dataDir).map((uid) =>
+        this.serialize(uid, async () => {
+          if (this.supervisors.has(uid)) return;
+          const record = readInstanceRecord(instancePaths(this.options.dataDir, uid).state);
+          if (!record || record.spec.uid !== uid) return;
+          const supervisor = this.createSupervisor(record.spec);
+          this.supervisors.set(uid, supervisor);
+          await supervisor.adopt(record);
+        }),
+      ),
+    );
+  }
+
+  async deploy(spec: DeploySpec): Promise<void> {
+    this.assertOpen();
+    instancePaths(this.options.dataDir, spec.uid); // validates the uid before anything else
+    await this.serialize(spec.uid, async () => {
+      const existing = this.supervisors.get(spec.uid);
+      if (existing && existing.templateHash === spec.templateHash) return;
+      if (existing) {
+        // Replace: the old run's logs stay (as previous.log once the new one starts).
+        await existing.stop();
+        this.supervisors.delete(spec.uid);
+        this.cpuSamples.delete(spec.uid);
+      }
+      if (this.closed) return;
+      const supervisor = this.createSupervisor(spec);
+      this.supervisors.set(spec.uid, supervisor);
+      await supervisor.start();
+    });
+  }
+
+  /**
+   * SIGTERM to the process group, SIGKILL after stopGraceMs, then the instance directory is removed.
+   * No change is emitted: the instance simply leaves list().
+   */
+  async stop(uid: string): Promise<void> {
+    this.assertOpen();
+    await this.serialize(uid, async () => {
+      const supervisor = this.supervisors.get(uid);
+      if (!supervisor) return;
+      await supervisor.stop();
+      this.supervisors.delete(uid);
+      this.lastEmitted.delete(uid);
+      this.cpuSamples.delete(uid);
+      supervisor.removeFiles();
+    });
+  }
+
+  list(): ObservedInstance[] {
+    return [...this.supervisors.values()].map((supervisor) => supervisor.snapshot());
+  }
+
+  onChange(listener: (instance: ObservedInstance) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** The pid of an instance's running process (for diagnostics and tests). */
+  pidOf(uid: string): number | undefined {
+    return this.supervisors.get(uid)?.pid;
+  }
+
+  logs(uid: string, options: LogOptions = {}): AsyncIterable<string> {
+    if (!this.supervisors.has(uid)) {
+      return (async function* () {
+        throw new Error(`unknown instance ${uid}`);
+      })();
+    }
+    const paths = instancePaths(this.options.dataDir, uid);
+    const previous = options.previous === true;
+    return readLogLines(previous ? paths.previousLog : paths.currentLog, {
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      // previous.log does not grow: following it would wait forever.
+      follow: options.follow === true && !previous,
+      pollMs: this.options.logPollMs ?? 200,
+      isLive: () => !this.closed && this.supervisors.has(uid),
+    });
+  }
+
+  /**
+   * CPU (cores used since the previous call for this instance; 0 on the first call) and resident
+   * memory, summed over the instance's process group. Zero while no process runs.
+   */
+  async stats(uid: string): Promise<InstanceStats> {
+    const supervisor = this.supervisors.get(uid);
+    if (!supervisor) throw new Error(`unknown instance ${uid}`);
+    const pid = supervisor.pid;
+    if (pid === undefined) return { cpuCores: 0, memoryBytes: 0 };
+    const sample = sampleProcessGroup(pid);
+    const at = performance.now();
+    const last = this.cpuSamples.get(uid);
+    this.cpuSamples.set(uid, { pid, ticks: sample.cpuTicks, at });
+    let cpuCores = 0;
+    if (last && last.pid === pid && at > last.at) {
+      const seconds = (at - last.at) / 1000;
+      cpuCores = Math.max(0, (sample.cpuTicks - last.ticks) / CLOCK_TICKS_PER_SECOND / seconds);
+    }
+    return { cpuCores, memoryBytes: sample.memoryBytes };
+  }
+
+  /** Stops supervising (timers, health checks, pollers); every process keeps running. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const supervisor of this.supervisors.values()) supervisor.close();
+    await Promise.allSettled([...this.queues.values()]);
+    this.listeners.clear();
+  }
+
+  private createSupervisor(spec: DeploySpec): Supervisor {
+    const supervisor: Supervisor = new Supervisor({
+      spec,
+      paths: instancePaths(this.options.dataDir, spec.uid),
+      advertiseAddress: this.options.advertiseAddress ?? '127.0.0.1',
+      stopGraceMs: this.options.stopGraceMs ?? 10_000,
+      backoff: this.options.backoff ?? {},
+      now: this.options.now ?? Date.now,
+      healthTimeoutMs: this.options.healthTimeoutMs ?? 5_000,
+      msPerSecond: 1000 * (this.options.healthIntervalScale ?? 1),
+      pollMs: this.options.pollMs ?? 500,
+      onChange: () => this.emit(supervisor),
+    });
+    return supervisor;
+  }
+
+  private emit(supervisor: Supervisor): void {
+    if (this.closed || this.supervisors.get(supervisor.spec.uid) !== supervisor) return;
+    const instance = supervisor.snapshot();
+    const serialized = JSON.stringify(instance);
+    if (this.lastEmitted.get(instance.uid) === serialized) return;
+    this.lastEmitted.set(instance.uid, serialized);
+    for (const listener of this.listeners) {
+      try {
+        listener(instance);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  /** Runs operations on one uid one after the other. */
+  private serialize(uid: string, operation: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(uid) ?? Promise.resolve();
+    const next = previous.then(operation, operation);
+    const tracked = next.catch(() => {});
+    this.queues.set(uid, tracked);
+    void tracked.then(() => {
+      if (this.queues.get(uid) === tracked) this.queues.delete(uid);
+    });
+    return next;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the process runtime is closed');
+  }
+}

@@ -1,0 +1,51 @@
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { startAgent } from '../../agent/start-agent.ts';
+import { LatticeClient } from '../../client/api-client.ts';
+import { configPath, readConfig } from '../context.ts';
+import { VERSION } from '../version.ts';
+
+function parseLabels(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  for (const pair of value.split(',').filter(Boolean)) {
+    const [key, ...rest] = pair.split('=');
+    if (!key || rest.length === 0) throw new Error(`--labels takes key=value pairs, got ${JSON.stringify(pair)}`);
+    previous[key.trim()] = rest.join('=').trim();
+  }
+  return previous;
+}
+
+export function registerAgentCommand(program: Command): void {
+  const agent = program
+    .command('agent')
+    .description('run an agent on this machine: it joins the control plane and runs what is scheduled here')
+    .option('--server <url>', 'control plane URL (env LATTICE_SERVER)', process.env.LATTICE_SERVER)
+    .option('--join-token <token>', 'join token, needed on first start (env LATTICE_JOIN_TOKEN)', process.env.LATTICE_JOIN_TOKEN)
+    .option('--name <name>', 'agent name (env LATTICE_AGENT_NAME)', process.env.LATTICE_AGENT_NAME ?? hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-'))
+    .option('--labels <k=v,...>', 'labels for placement.agentSelector', parseLabels)
+    .option('--data-dir <dir>', 'where the credential, logs and instance state live', process.env.LATTICE_AGENT_DATA_DIR ?? './.lattice/agent')
+    .option('--advertise-address <addr>', 'address host endpoints are reported with', process.env.LATTICE_ADVERTISE_ADDRESS ?? '127.0.0.1')
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string }) => {
+      if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
+      const daemon = await startAgent({ ...options, server: options.server, version: VERSION, log: (m) => console.log(m) });
+      const shutdown = () => void daemon.stop().then(() => process.exit(0));
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    });
+
+  agent
+    .command('token')
+    .description('join tokens for agents')
+    .command('create')
+    .description("create a join token: a user's makes private agents, an admin's shared ones")
+    .option('--expires-in-hours <n>', 'how long it stays valid', '24')
+    .option('--context <name>', 'CLI context to use (default: the current one)')
+    .action(async (options: { expiresInHours: string; context?: string }) => {
+      const config = readConfig();
+      const name = options.context ?? config.currentContext;
+      const context = name ? config.contexts[name] : undefined;
+      if (!context) throw new Error(`no CLI context ${name ? JSON.stringify(name) : 'selected'} in ${configPath()}: run \`lattice up\` or log in first`);
+      const client = new LatticeClient({ server: context.server, token: context.token });
+      const created = await client.request<{ token: string; expiresAt: string; scope: string }>('POST', '/auth/join-tokens', { body: { expiresInHours: Number(options.expiresInHours) } });
+      console.log(`join token (${created.scope} agents, valid until ${created.expiresAt}):\n${created.token}\n\nstart an agent with:\n  lattice agent --server ${context.server} --join-token ${created.token} --name <name>`);
+    });
+}

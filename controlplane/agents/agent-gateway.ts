@@ -1,0 +1,172 @@
+// The agents' side of the control plane: one WebSocket per agent. It records what each agent
+// reports (the reconciler's AgentLink reads it), writes Agent and Instance status from those
+// reports, and carries deploy/stop actions back. An agent may only report on its own instances.
+import { isDeepStrictEqual } from 'node:util';
+import type { WebSocket } from 'ws';
+import type { AgentFacts, Instance, InstanceStatus, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
+import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.ts';
+import type { ObjectStore } from '../../store/types.ts';
+import type { AgentLink } from '../../reconciler/agent-link.ts';
+import { INSTANCE_FINALIZER } from '../../reconciler/instance-state.ts';
+
+interface Connection {
+  socket: WebSocket;
+  observed: Map<string, ObservedInstance>;
+  inFlight: Map<string, string>;
+}
+
+export interface GatewayDeps {
+  store: ObjectStore;
+  now: () => Date;
+  /** The Instance with this uid, from the reconciler's cache. */
+  findInstance: (uid: string) => Instance | undefined;
+  log: { warn(message: string): void; error(error: unknown, message: string): void };
+}
+
+const CLOSE_POLICY = 1008;
+const CLOSE_REPLACED = 4000;
+
+export class AgentGateway implements AgentLink {
+  private readonly connections = new Map<string, Connection>();
+  private readonly listeners: ((agent: string) => void)[] = [];
+
+  constructor(private readonly deps: GatewayDeps) {}
+
+  observed(agent: string): readonly ObservedInstance[] | undefined {
+    const connection = this.connections.get(agent);
+    return connection && [...connection.observed.values()];
+  }
+
+  inFlight(agent: string): ReadonlyMap<string, string> {
+    return this.connections.get(agent)?.inFlight ?? new Map();
+  }
+
+  send(agent: string, message: ServerMessage): boolean {
+    const connection = this.connections.get(agent);
+    if (!connection) return false;
+    if (message.type === 'deploy') connection.inFlight.set(message.instance.uid, message.instance.templateHash);
+    else connection.inFlight.delete(message.uid);
+    connection.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  onAgentChange(listener: (agent: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get connectedCount(): number {
+    return this.connections.size;
+  }
+
+  private changed(agent: string): void {
+    for (const listener of this.listeners) listener(agent);
+  }
+
+  /** Serves one agent's connection until it closes. */
+  accept(agent: string, socket: WebSocket): void {
+    const previous = this.connections.get(agent);
+    if (previous) previous.socket.close(CLOSE_REPLACED, 'replaced by a newer connection of this agent');
+    let connection: Connection | undefined;
+    // Messages are handled one at a time, in order: a status must not overtake the hello.
+    let chain = Promise.resolve();
+    socket.on('message', (data) => {
+      chain = chain.then(async () => {
+        let message: unknown;
+        try {
+          message = JSON.parse(String(data));
+        } catch {
+          socket.close(CLOSE_POLICY, 'messages must be JSON');
+          return;
+        }
+        const result = validateAgentMessage(message);
+        if (!result.ok) {
+          socket.close(CLOSE_POLICY, `invalid message: ${formatFieldErrors(result.errors)}`.slice(0, 120));
+          return;
+        }
+        const msg = result.value;
+        if (msg.type === 'hello') {
+          connection = { socket, observed: new Map(msg.instances.map((i) => [i.uid, i])), inFlight: new Map() };
+          this.connections.set(agent, connection);
+          await this.markReady(agent, msg.agent);
+          for (const observed of msg.instances) await this.writeInstanceStatus(agent, observed);
+        } else if (!connection) {
+          socket.close(CLOSE_POLICY, 'send hello first');
+          return;
+        } else if (msg.type === 'heartbeat') {
+          await this.markReady(agent, undefined);
+        } else if (msg.type === 'status') {
+          connection.observed.set(msg.instance.uid, msg.instance);
+          if (connection.inFlight.get(msg.instance.uid) === msg.instance.templateHash) connection.inFlight.delete(msg.instance.uid);
+          await this.writeInstanceStatus(agent, msg.instance);
+        } else {
+          connection.observed.delete(msg.uid);
+          connection.inFlight.delete(msg.uid);
+          await this.finishDeletion(agent, msg.uid);
+        }
+        this.changed(agent);
+      }).catch((error: unknown) => this.deps.log.error(error, `agent ${agent}: handling a message failed`));
+    });
+    socket.on('close', () => {
+      if (connection && this.connections.get(agent) === connection) {
+        this.connections.delete(agent);
+        this.changed(agent);
+      }
+    });
+  }
+
+  private async markReady(agent: string, facts: AgentFacts | undefined): Promise<void> {
+    const key = { kind: 'Agent', name: agent };
+    const current = await this.deps.store.get(key);
+    const status = (current.status ?? {}) as Record<string, unknown> & { conditions?: { type: string; status: string }[] };
+    const now = this.deps.now().toISOString();
+    const wasReady = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const next = {
+      ...status,
+      ...(facts ? { capacity: facts.capacity, allocatable: facts.capacity, runtimes: facts.runtimes, version: facts.version, address: facts.address } : {}),
+      lastHeartbeatTime: now,
+      conditions: wasReady
+        ? status.conditions
+        : [...(status.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'True', reason: 'AgentConnected', message: 'connected and heartbeating', lastTransitionTime: now }],
+    };
+    await this.deps.store.updateStatus(key, next);
+  }
+
+  private ownInstance(agent: string, uid: string): Instance | undefined {
+    const instance = this.deps.findInstance(uid);
+    if (instance && instance.spec.agent !== agent) {
+      this.deps.log.warn(`agent ${agent} reported on instance ${uid}, which is bound to ${instance.spec.agent ?? 'no agent'}; ignored`);
+      return undefined;
+    }
+    return instance;
+  }
+
+  private async writeInstanceStatus(agent: string, observed: ObservedInstance): Promise<void> {
+    const instance = this.ownInstance(agent, observed.uid);
+    if (!instance || instance.spec.templateHash !== observed.templateHash) return;
+    const { uid: _uid, templateHash: _hash, ...reported } = observed;
+    const status: InstanceStatus = { ...reported };
+    if (isDeepStrictEqual(instance.status, status)) return;
+    await this.deps.store
+      .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, status, { uid: instance.metadata.uid })
+      .catch((error: { code?: string }) => {
+        if (error.code !== 'NotFound' && error.code !== 'Conflict') throw error;
+      });
+  }
+
+  /** The agent confirms an instance is stopped: a deleted Instance may now disappear. */
+  private async finishDeletion(agent: string, uid: string): Promise<void> {
+    const instance = this.ownInstance(agent, uid);
+    if (!instance) return;
+    const key = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
+    // Read afresh: the cached copy may be a revision behind.
+    await this.deps.store.transact(async (tx) => {
+      const current = await tx.find(key);
+      if (!current?.metadata.deletionTimestamp || current.metadata.uid !== uid || !current.metadata.finalizers?.includes(INSTANCE_FINALIZER)) return;
+      await tx.update({ ...current, metadata: { ...current.metadata, finalizers: current.metadata.finalizers.filter((f) => f !== INSTANCE_FINALIZER) } });
+    });
+  }
+
+  closeAll(): void {
+    for (const { socket } of this.connections.values()) socket.close(1001, 'control plane shutting down');
+  }
+}

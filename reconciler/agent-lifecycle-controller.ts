@@ -1,0 +1,72 @@
+// Agents that stop heartbeating: NotReady after a grace period; after the eviction timeout
+// their instances are Lost (and replaced elsewhere by the workload controller).
+import type { Agent, Condition, Instance } from '../schemas/types.gen.ts';
+import type { ObjectStore } from '../store/types.ts';
+import type { AgentLink } from './agent-link.ts';
+import { isDeleting } from './instance-state.ts';
+import type { ObjectCache } from './object-cache.ts';
+
+export interface LifecycleTimings {
+  /** Without a heartbeat for this long an agent is NotReady. */
+  graceMs: number;
+  /** ...and this much longer, its instances are Lost. */
+  evictionMs: number;
+}
+
+export class AgentLifecycleController {
+  constructor(
+    private readonly deps: {
+      store: ObjectStore;
+      agents: ObjectCache<Agent>;
+      instances: ObjectCache<Instance>;
+      link: AgentLink;
+      timings: LifecycleTimings;
+      now: () => number;
+      requeueAfter: (agent: string, ms: number) => void;
+    },
+  ) {}
+
+  async reconcile(name: string): Promise<void> {
+    const { store, agents, instances, timings, now, link } = this.deps;
+    const agent = agents.get(undefined, name);
+    if (!agent) return;
+    const lastHeartbeat = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
+    const silentFor = now() - (Number.isNaN(lastHeartbeat) ? 0 : lastHeartbeat);
+    const connected = link.observed(name) !== undefined;
+    if (connected && silentFor < timings.graceMs) {
+      this.deps.requeueAfter(name, timings.graceMs - silentFor);
+      return;
+    }
+    const ready = agent.status?.conditions?.find((c) => c.type === 'Ready');
+    if (silentFor >= timings.graceMs && ready?.status !== 'False') {
+      const condition: Condition = {
+        type: 'Ready',
+        status: 'False',
+        reason: 'HeartbeatMissed',
+        message: `no heartbeat for ${Math.round(silentFor / 1000)} s`,
+        lastTransitionTime: new Date(now()).toISOString(),
+      };
+      const conditions = [...(agent.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), condition];
+      await store.updateStatus({ kind: 'Agent', name }, { ...agent.status, conditions });
+    }
+    if (silentFor < timings.graceMs + timings.evictionMs) {
+      this.deps.requeueAfter(name, Math.max(1, (silentFor < timings.graceMs ? timings.graceMs : timings.graceMs + timings.evictionMs) - silentFor));
+      return;
+    }
+    for (const instance of instances.byIndex('agent', name)) {
+      const key = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
+      if (isDeleting(instance)) {
+        // Nobody is left to confirm the stop: let the deletion finish.
+        await store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } }).catch(ignoreNotFound);
+      } else if (instance.status?.state !== 'Lost') {
+        await store
+          .updateStatus(key, { ...instance.status, state: 'Lost', message: `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s` })
+          .catch(ignoreNotFound);
+      }
+    }
+  }
+}
+
+function ignoreNotFound(error: { code?: string }): void {
+  if (error.code !== 'NotFound') throw error;
+}

@@ -1,0 +1,126 @@
+// An informer: lists one kind, then watches from the list's revision, keeping an in-memory
+// copy with indexes and telling handlers what changed. A watch that falls behind compaction
+// (Gone) relists and reports the difference, so nothing is ever missed.
+import type { ObjectStore, StoredObject } from '../store/types.ts';
+
+export type ChangeHandler<T> = (current: T | undefined, previous: T | undefined) => void;
+
+const keyOf = (o: StoredObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+export class ObjectCache<T extends StoredObject> {
+  private readonly objects = new Map<string, T>();
+  private readonly indexers = new Map<string, (object: T) => string[]>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private watch: { close(): void } | undefined;
+  private stopped = false;
+  private revision = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly kind: string,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** Call before start(). */
+  addIndex(name: string, values: (object: T) => string[]): void {
+    this.indexers.set(name, values);
+    this.indexes.set(name, new Map());
+  }
+
+  onChange(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  /** Resolves once the first list is in; the watch then runs until stop(). */
+  async start(): Promise<void> {
+    await this.relist();
+    void this.follow();
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.objects.get(`${namespace ?? ''}/${name}`);
+  }
+
+  list(): T[] {
+    return [...this.objects.values()];
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.get(value);
+    return keys ? [...keys].map((k) => this.objects.get(k)!) : [];
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.close();
+  }
+
+  private async relist(): Promise<void> {
+    const { items, revision } = await this.store.list({ kind: this.kind });
+    const fresh = new Map(items.map((o) => [keyOf(o), o as T]));
+    for (const [key, previous] of this.objects) if (!fresh.has(key)) this.apply(key, undefined, previous);
+    for (const [key, object] of fresh) {
+      const previous = this.objects.get(key);
+      if (previous?.metadata.resourceVersion !== object.metadata.resourceVersion) this.apply(key, object, previous);
+    }
+    this.revision = revision;
+  }
+
+  private async follow(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const watch = this.store.watch({ kind: this.kind, fromRevision: this.revision, bookmarkIntervalMs: 30_000 });
+        this.watch = watch;
+        if (this.stopped) watch.close();
+        for await (const event of watch) {
+          this.revision = event.revision;
+          if (event.type === 'BOOKMARK') continue;
+          const object = event.object as T;
+          const key = keyOf(object);
+          this.apply(key, event.type === 'DELETED' ? undefined : object, this.objects.get(key));
+        }
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'Gone') this.onError(error);
+        if (this.stopped) return;
+        try {
+          await this.relist();
+        } catch (relistError) {
+          this.onError(relistError);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
+  }
+
+  private apply(key: string, current: T | undefined, previous: T | undefined): void {
+    if (previous) this.unindex(key, previous);
+    if (current) {
+      this.objects.set(key, current);
+      this.index(key, current);
+    } else this.objects.delete(key);
+    for (const handler of this.handlers) handler(current, previous);
+  }
+
+  private index(key: string, object: T): void {
+    for (const [name, values] of this.indexers) {
+      const index = this.indexes.get(name)!;
+      for (const value of values(object)) {
+        let keys = index.get(value);
+        if (!keys) index.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+
+  private unindex(key: string, object: T): void {
+    for (const [name, values] of this.indexers) {
+      const index = this.indexes.get(name)!;
+      for (const value of values(object)) {
+        const keys = index.get(value);
+        keys?.delete(key);
+        if (keys?.size === 0) index.delete(value);
+      }
+    }
+  }
+}

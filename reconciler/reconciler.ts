@@ -1,0 +1,116 @@
+// Wires the caches, queues and controllers. Level-triggered: any change enqueues the keys it
+// affects; a periodic resync enqueues everything, so a missed trigger heals itself.
+import type { Agent, Instance, Workload } from '../schemas/types.gen.ts';
+import type { ObjectStore } from '../store/types.ts';
+import type { AgentLink } from './agent-link.ts';
+import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
+import { AgentSyncController } from './agent-sync-controller.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { isScheduled } from './instance-state.ts';
+import { ObjectCache } from './object-cache.ts';
+import { WorkQueue } from './work-queue.ts';
+import { WorkloadController, workloadKey } from './workload-controller.ts';
+
+export interface ReconcilerOptions {
+  store: ObjectStore;
+  link: AgentLink;
+  clock?: Clock;
+  timings?: Partial<LifecycleTimings>;
+  resyncMs?: number;
+  onError?: (where: string, error: unknown) => void;
+}
+
+export const DEFAULT_TIMINGS: LifecycleTimings = { graceMs: 15_000, evictionMs: 30_000 };
+
+export class Reconciler {
+  readonly workloads: ObjectCache<Workload>;
+  readonly instances: ObjectCache<Instance>;
+  readonly agents: ObjectCache<Agent>;
+  private readonly queues: WorkQueue[] = [];
+  private resyncTimer: unknown;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    const { store, link } = options;
+    const clock = (this.clock = options.clock ?? systemClock);
+    const onError = (where: string) => (error: unknown) => options.onError?.(where, error);
+    this.workloads = new ObjectCache<Workload>(store, 'Workload', onError('workload cache'));
+    this.instances = new ObjectCache<Instance>(store, 'Instance', onError('instance cache'));
+    this.agents = new ObjectCache<Agent>(store, 'Agent', onError('agent cache'));
+    this.instances.addIndex('workload', (i) => [workloadKey(i.metadata.namespace!, i.spec.workload)]);
+    this.instances.addIndex('agent', (i) => (i.spec.agent ? [i.spec.agent] : []));
+    this.instances.addIndex('uid', (i) => [i.metadata.uid!]);
+    this.instances.addIndex('unscheduled', (i) => (isScheduled(i) ? [] : [workloadKey(i.metadata.namespace!, i.spec.workload)]));
+
+    const now = () => new Date(clock.now());
+    const queue = (name: string, handler: (key: string) => Promise<void>, concurrency = 4) => {
+      const q = new WorkQueue(handler, { clock, concurrency, baseBackoffMs: 5, maxBackoffMs: 30_000, onError: (key, error) => options.onError?.(`${name} ${key}`, error) });
+      this.queues.push(q);
+      return q;
+    };
+    const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, agents: this.agents, now });
+    const syncController = new AgentSyncController({ store, instances: this.instances, link });
+    const workloadQueue = queue('workload', (key) => workloadController.reconcile(key));
+    const syncQueue = queue('agent-sync', (key) => syncController.reconcile(key));
+    const lifecycleQueue = queue('agent-lifecycle', (key) =>
+      new AgentLifecycleController({
+        store,
+        agents: this.agents,
+        instances: this.instances,
+        link,
+        timings: { ...DEFAULT_TIMINGS, ...options.timings },
+        now: () => clock.now(),
+        requeueAfter: (agent, ms) => lifecycleQueue.addAfter(agent, ms),
+      }).reconcile(key),
+    );
+
+    this.workloads.onChange((current, previous) => {
+      const w = current ?? previous!;
+      workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
+    });
+    this.instances.onChange((current, previous) => {
+      for (const instance of [current, previous]) {
+        if (!instance) continue;
+        workloadQueue.add(workloadKey(instance.metadata.namespace!, instance.spec.workload));
+        if (instance.spec.agent) syncQueue.add(instance.spec.agent);
+      }
+    });
+    this.agents.onChange((current, previous) => {
+      const name = (current ?? previous!).metadata.name;
+      lifecycleQueue.add(name);
+      // A new or changed agent may fit instances still waiting for one.
+      for (const instance of this.instances.list()) if (!isScheduled(instance)) workloadQueue.add(workloadKey(instance.metadata.namespace!, instance.spec.workload));
+    });
+    link.onAgentChange((agent) => {
+      syncQueue.add(agent);
+      lifecycleQueue.add(agent);
+    });
+    this.resyncAll = () => {
+      for (const w of this.workloads.list()) workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
+      for (const a of this.agents.list()) {
+        syncQueue.add(a.metadata.name);
+        lifecycleQueue.add(a.metadata.name);
+      }
+    };
+  }
+
+  private readonly resyncAll: () => void;
+
+  async start(): Promise<void> {
+    await Promise.all([this.workloads.start(), this.instances.start(), this.agents.start()]);
+    this.resyncAll();
+    const tick = () => {
+      this.resyncAll();
+      this.resyncTimer = this.clock.setTimeout(tick, this.options.resyncMs ?? 30_000);
+    };
+    this.resyncTimer = this.clock.setTimeout(tick, this.options.resyncMs ?? 30_000);
+  }
+
+  stop(): void {
+    this.clock.clearTimeout(this.resyncTimer);
+    for (const q of this.queues) q.stop();
+    this.workloads.stop();
+    this.instances.stop();
+    this.agents.stop();
+  }
+}

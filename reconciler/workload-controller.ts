@@ -1,0 +1,128 @@
+// Workload → Instances: the edge around planWorkload. Reads come from the caches; every write
+// goes to the store, and the caches (and so the next reconcile) see it through the watch.
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Agent, Instance, Workload } from '../schemas/types.gen.ts';
+import type { ObjectStore } from '../store/types.ts';
+import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, isDeleting, isScheduled } from './instance-state.ts';
+import type { ObjectCache } from './object-cache.ts';
+import { planWorkload } from './plan-workload.ts';
+import { requestOf } from './quantity.ts';
+import { scheduleReplicas, type SchedulingAgent } from './scheduler.ts';
+import { templateHash } from './template-hash.ts';
+import { workloadStatus } from './workload-status.ts';
+import { parseCpu, parseMemory } from './quantity.ts';
+
+export interface WorkloadControllerDeps {
+  store: ObjectStore;
+  workloads: ObjectCache<Workload>;
+  instances: ObjectCache<Instance>;
+  agents: ObjectCache<Agent>;
+  now: () => Date;
+}
+
+export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export class WorkloadController {
+  constructor(private readonly deps: WorkloadControllerDeps) {}
+
+  async reconcile(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const { store, workloads, instances: instanceCache } = this.deps;
+    const workload = workloads.get(namespace, name);
+    const instances = instanceCache.byIndex('workload', key);
+    if (!workload) {
+      // The Workload is gone (it had no finalizer yet, or it was forced): clean up after it.
+      for (const instance of instances) if (!isDeleting(instance)) await this.deleteInstance(instance);
+      return;
+    }
+    if (workload.metadata.deletionTimestamp) {
+      for (const instance of instances) if (!isDeleting(instance)) await this.deleteInstance(instance);
+      if (instances.length === 0 && workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER)) {
+        await store.update({ ...workload, metadata: { ...workload.metadata, finalizers: workload.metadata.finalizers.filter((f) => f !== WORKLOAD_FINALIZER) } });
+      }
+      return;
+    }
+    if (!workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER)) {
+      await store.update({ ...workload, metadata: { ...workload.metadata, finalizers: [...(workload.metadata.finalizers ?? []), WORKLOAD_FINALIZER] } });
+      return; // the update comes back through the watch and reconciles again
+    }
+    const hash = templateHash(workload.spec);
+    const plan = planWorkload(workload, instances, hash);
+    for (const { instance } of plan.stop) await this.deleteInstance(instance);
+    await this.placeAndSchedule(workload, hash, plan.place, instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost'));
+    const status = workloadStatus(workload, instanceCache.byIndex('workload', key), hash, this.deps.now().toISOString());
+    if (!isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status))) {
+      await store.updateStatus({ kind: 'Workload', namespace, name }, status);
+    }
+  }
+
+  /** Creates `count` new instances and binds them, plus any still waiting, to agents. */
+  private async placeAndSchedule(workload: Workload, hash: string, count: number, waiting: Instance[]): Promise<void> {
+    if (count === 0 && waiting.length === 0) return;
+    const key = workloadKey(workload.metadata.namespace!, workload.metadata.name);
+    const placements = scheduleReplicas({ tenant: workload.metadata.namespace!, template: workload.spec }, this.schedulingAgents(key), count + waiting.length);
+    const { store } = this.deps;
+    for (const [i, instance] of waiting.entries()) {
+      const placement = placements[i]!;
+      if ('agent' in placement) await store.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } });
+      else if (instance.status?.message !== placement.reason) {
+        await store.updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: 'Pending', message: placement.reason });
+      }
+    }
+    for (const placement of placements.slice(waiting.length)) {
+      await store.create({
+        apiVersion: 'lattice/v1',
+        kind: 'Instance',
+        metadata: {
+          name: `${workload.metadata.name.slice(0, 44)}-${hash.slice(0, 5)}-${randomBytes(3).toString('hex')}`,
+          namespace: workload.metadata.namespace,
+          labels: { [WORKLOAD_LABEL]: workload.metadata.name },
+          finalizers: [INSTANCE_FINALIZER],
+        },
+        spec: { workload: workload.metadata.name, ...('agent' in placement ? { agent: placement.agent } : {}), template: workload.spec, templateHash: hash },
+        status: { state: 'Pending', restarts: 0, ...('reason' in placement ? { message: placement.reason } : { message: `scheduled to ${placement.agent}` }) },
+      });
+    }
+  }
+
+  private schedulingAgents(workloadKeyValue: string): SchedulingAgent[] {
+    return this.deps.agents.list().map((agent) => {
+      const bound = this.deps.instances.byIndex('agent', agent.metadata.name).filter((i) => !isDeleting(i));
+      const allocated = bound.reduce((sum, i) => {
+        const request = requestOf(i.spec.template);
+        return { milliCpu: sum.milliCpu + request.milliCpu, memoryBytes: sum.memoryBytes + request.memoryBytes };
+      }, { milliCpu: 0, memoryBytes: 0 });
+      const allocatable = agent.status?.allocatable ?? agent.status?.capacity ?? {};
+      return {
+        name: agent.metadata.name,
+        labels: agent.metadata.labels ?? {},
+        ready: agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        unschedulable: agent.spec.unschedulable ?? false,
+        ...(agent.spec.owner ? { owner: agent.spec.owner } : {}),
+        runtimes: agent.status?.runtimes ?? [],
+        allocatable: { milliCpu: allocatable.cpu ? parseCpu(allocatable.cpu) : 0, memoryBytes: allocatable.memory ? parseMemory(allocatable.memory) : 0 },
+        allocated,
+        replicasOfWorkload: bound.filter((i) => workloadKey(i.metadata.namespace!, i.spec.workload) === workloadKeyValue).length,
+      };
+    });
+  }
+
+  /** Never scheduled, or on an agent that is lost: nothing runs that needs stopping first. */
+  private async deleteInstance(instance: Instance): Promise<void> {
+    const key = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
+    const nothingToStop = !isScheduled(instance) || instance.status?.state === 'Lost';
+    if (nothingToStop && instance.metadata.finalizers?.length) {
+      await this.deps.store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } });
+      const current = await this.deps.store.get(key).catch(() => undefined);
+      if (!current) return;
+    }
+    await this.deps.store.delete(key).catch((error: { code?: string }) => {
+      if (error.code !== 'NotFound') throw error;
+    });
+  }
+}
+
+function withoutTimes(status: Workload['status']): unknown {
+  return status && { ...status, conditions: status.conditions?.map(({ lastTransitionTime: _, ...c }) => c) };
+}

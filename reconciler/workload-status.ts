@@ -1,0 +1,53 @@
+// A Workload's status from its instances: pure, so the controller writes only when it changes.
+import type { Condition, Instance, Workload, WorkloadStatus } from '../schemas/types.gen.ts';
+import { isDeleting, isLost, isReady, isScheduled } from './instance-state.ts';
+
+function condition(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition {
+  const before = previous?.find((c) => c.type === next.type);
+  const lastTransitionTime = before && before.status === next.status && before.lastTransitionTime ? before.lastTransitionTime : now;
+  return { ...next, lastTransitionTime };
+}
+
+export function workloadStatus(workload: Workload, instances: readonly Instance[], desiredHash: string, now: string): WorkloadStatus {
+  const replicas = workload.spec.replicas ?? 1;
+  const live = instances.filter((i) => !isDeleting(i) && !isLost(i));
+  const ready = live.filter(isReady);
+  const updated = live.filter((i) => i.spec.templateHash === desiredHash);
+  const failing = live.find((i) => i.status?.state === 'Failed' || i.status?.health === 'Unhealthy');
+  const unscheduled = live.find((i) => !isScheduled(i));
+
+  let phase: WorkloadStatus['phase'];
+  let reason: string;
+  let message: string;
+  if (failing) {
+    phase = 'Degraded';
+    reason = 'InstanceFailing';
+    message = `${failing.metadata.name}: ${failing.status?.message ?? (failing.status?.health === 'Unhealthy' ? 'unhealthy' : failing.status?.state)}`;
+  } else if (ready.length >= replicas && updated.length === replicas && live.length === replicas) {
+    phase = 'Running';
+    reason = 'AllReplicasReady';
+    message = `${ready.length}/${replicas} replicas ready`;
+  } else if (replicas > 0 && live.length > 0 && live.every((i) => !isScheduled(i))) {
+    phase = 'Pending';
+    reason = 'Unschedulable';
+    message = unscheduled?.status?.message ?? 'waiting for an agent';
+  } else {
+    phase = 'Progressing';
+    reason = updated.length < replicas || live.length !== replicas ? 'RollingOut' : 'WaitingForReady';
+    message = `${updated.length}/${replicas} updated, ${ready.length} ready`;
+  }
+  const previous = workload.status?.conditions;
+  const endpoints = ready.flatMap((i) => (i.status?.endpoints ?? []).map((e) => ({ ...e, agent: i.spec.agent! })));
+  return {
+    observedGeneration: workload.metadata.generation,
+    phase,
+    replicas: live.length,
+    readyReplicas: ready.length,
+    updatedReplicas: updated.length,
+    conditions: [
+      condition(previous, { type: 'Available', status: ready.length >= replicas ? 'True' : 'False', reason: ready.length >= replicas ? 'MinimumReplicasReady' : 'MinimumReplicasUnavailable', message: `${ready.length}/${replicas} ready` }, now),
+      condition(previous, { type: 'Progressing', status: phase === 'Running' ? 'False' : 'True', reason, message }, now),
+    ],
+    ...(endpoints.length > 0 ? { endpoints } : {}),
+  };
+}

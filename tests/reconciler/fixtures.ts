@@ -1,0 +1,142 @@
+// Small builders for the reconciler's pure functions, in the spirit of Nomad's reconcile_*_test.go:
+// every field has a boring default, and a row names only what matters to it.
+import type { Condition, Endpoint, Instance, InstanceStatus, ObservedInstance, Workload, WorkloadStatus } from '../../schemas/types.gen.ts';
+import type { Clock } from '../../reconciler/clock.ts';
+
+/** The template hash the workload wants now, and the one before it. */
+export const NEW = 'v2';
+export const OLD = 'v1';
+
+/** Minutes after a fixed epoch, as an ISO timestamp: created(3) is newer than created(2). */
+export function at(minutes: number): string {
+  return new Date(Date.UTC(2024, 0, 1, 0, minutes)).toISOString();
+}
+
+export interface WorkloadOptions {
+  /** Omitted: the spec has no replicas (the default, 1). */
+  replicas?: number;
+  generation?: number;
+  deleting?: boolean;
+  conditions?: Condition[];
+}
+
+export function workload(options: WorkloadOptions = {}): Workload {
+  const status: WorkloadStatus | undefined = options.conditions ? { conditions: options.conditions } : undefined;
+  return {
+    apiVersion: 'lattice/v1',
+    kind: 'Workload',
+    metadata: {
+      name: 'web',
+      namespace: 'team-a',
+      uid: 'workload-uid',
+      generation: options.generation ?? 1,
+      creationTimestamp: at(0),
+      ...(options.deleting ? { deletionTimestamp: at(100) } : {}),
+    },
+    spec: { image: 'nginx:1', ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) },
+    ...(status ? { status } : {}),
+  };
+}
+
+export interface InstanceOptions {
+  name: string;
+  /** Defaults to the name, so agent plans read as names. */
+  uid?: string;
+  hash?: string;
+  /** Running by default; null leaves the instance without a status. */
+  state?: InstanceStatus['state'] | null;
+  health?: InstanceStatus['health'];
+  /** null: not scheduled yet. */
+  agent?: string | null;
+  deleting?: boolean;
+  /** Minutes after the epoch (see at()). */
+  created?: number;
+  message?: string;
+  endpoints?: Endpoint[];
+}
+
+export function instance(options: InstanceOptions): Instance {
+  const { name, hash = NEW, state = 'Running', agent = 'agent-1', created = 1 } = options;
+  const status: InstanceStatus | undefined =
+    state === null
+      ? undefined
+      : {
+          state,
+          restarts: 0,
+          ...(options.health ? { health: options.health } : {}),
+          ...(options.message !== undefined ? { message: options.message } : {}),
+          ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+        };
+  return {
+    apiVersion: 'lattice/v1',
+    kind: 'Instance',
+    metadata: {
+      name,
+      namespace: 'team-a',
+      uid: options.uid ?? name,
+      creationTimestamp: at(created),
+      ...(options.deleting ? { deletionTimestamp: at(99) } : {}),
+    },
+    spec: { workload: 'web', ...(agent !== null ? { agent } : {}), template: { image: `nginx:${hash}` }, templateHash: hash },
+    ...(status ? { status } : {}),
+  };
+}
+
+export function observed(options: { uid: string; hash?: string; state?: ObservedInstance['state']; health?: ObservedInstance['health'] }): ObservedInstance {
+  return { uid: options.uid, templateHash: options.hash ?? NEW, state: options.state ?? 'Running', restarts: 0, health: options.health ?? 'Unknown', endpoints: [] };
+}
+
+/** A clock that only moves when told to: timers fire, in order, inside advance(). */
+export class ManualClock implements Clock {
+  private time = 0;
+  private nextId = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.nextId;
+    this.timers.set(id, { at: this.time + Math.max(0, ms), fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  /** Timers not yet fired or cleared. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.timers) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.time = due[1].at;
+      due[1].fn();
+    }
+    this.time = end;
+  }
+}
+
+/** Lets every settled promise run its continuations. */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A promise released from outside. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
