@@ -10,6 +10,7 @@ import { isScheduled } from './instance-state.ts';
 import { ObjectCache } from './object-cache.ts';
 import { WorkQueue } from './work-queue.ts';
 import { WorkloadController, workloadKey } from './workload-controller.ts';
+import { pruneEvents } from './events.ts';
 
 export interface ReconcilerOptions {
   store: ObjectStore;
@@ -17,6 +18,8 @@ export interface ReconcilerOptions {
   clock?: Clock;
   timings?: Partial<LifecycleTimings>;
   resyncMs?: number;
+  /** Events older than this are deleted (checked at every resync). */
+  eventTtlMs?: number;
   onError?: (where: string, error: unknown) => void;
 }
 
@@ -101,6 +104,7 @@ export class Reconciler {
     this.resyncAll();
     const tick = () => {
       this.resyncAll();
+      void pruneEvents(this.options.store, new Date(this.clock.now()), this.options.eventTtlMs ?? 3_600_000).catch((error: unknown) => this.options.onError?.('event pruning', error));
       this.resyncTimer = this.clock.setTimeout(tick, this.options.resyncMs ?? 30_000);
     };
     this.resyncTimer = this.clock.setTimeout(tick, this.options.resyncMs ?? 30_000);

@@ -11,6 +11,7 @@ import { requestOf } from './quantity.ts';
 import { scheduleReplicas, type SchedulingAgent } from './scheduler.ts';
 import { templateHash } from './template-hash.ts';
 import { workloadStatus } from './workload-status.ts';
+import { recordEvent } from './events.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
 
 export interface WorkloadControllerDeps {
@@ -49,7 +50,10 @@ export class WorkloadController {
     }
     const hash = templateHash(workload.spec);
     const plan = planWorkload(workload, instances, hash);
-    for (const { instance } of plan.stop) await this.deleteInstance(instance);
+    for (const { instance, reason } of plan.stop) {
+      await this.deleteInstance(instance);
+      await recordEvent(store, workload, reason, `stopping instance ${instance.metadata.name}${instance.spec.agent ? ` on ${instance.spec.agent}` : ''}`, this.deps.now(), reason === 'Lost' ? 'Warning' : 'Normal');
+    }
     await this.placeAndSchedule(workload, hash, plan.place, instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost'));
     const status = workloadStatus(workload, instanceCache.byIndex('workload', key), hash, this.deps.now().toISOString());
     if (!isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status))) {
@@ -65,13 +69,16 @@ export class WorkloadController {
     const { store } = this.deps;
     for (const [i, instance] of waiting.entries()) {
       const placement = placements[i]!;
-      if ('agent' in placement) await store.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } });
-      else if (instance.status?.message !== placement.reason) {
+      if ('agent' in placement) {
+        await store.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } });
+        await recordEvent(store, workload, 'Scheduled', `instance ${instance.metadata.name} scheduled to ${placement.agent}`, this.deps.now());
+      } else if (instance.status?.message !== placement.reason) {
         await store.updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: 'Pending', message: placement.reason });
+        await recordEvent(store, workload, 'FailedScheduling', `instance ${instance.metadata.name}: ${placement.reason}`, this.deps.now(), 'Warning');
       }
     }
     for (const placement of placements.slice(waiting.length)) {
-      await store.create({
+      const created = await store.create({
         apiVersion: 'lattice/v1',
         kind: 'Instance',
         metadata: {
@@ -83,6 +90,8 @@ export class WorkloadController {
         spec: { workload: workload.metadata.name, ...('agent' in placement ? { agent: placement.agent } : {}), template: workload.spec, templateHash: hash },
         status: { state: 'Pending', restarts: 0, ...('reason' in placement ? { message: placement.reason } : { message: `scheduled to ${placement.agent}` }) },
       });
+      const message = 'agent' in placement ? `instance ${created.metadata.name} scheduled to ${placement.agent}` : `instance ${created.metadata.name}: ${placement.reason}`;
+      await recordEvent(store, workload, 'agent' in placement ? 'Scheduled' : 'FailedScheduling', message, this.deps.now(), 'agent' in placement ? 'Normal' : 'Warning');
     }
   }
 

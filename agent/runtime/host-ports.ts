@@ -9,7 +9,8 @@ import type { PortSpec } from '../../schemas/types.gen.ts';
 /** containerPort (as a string) → the host port given to this run. */
 export type HostPorts = Record<string, number>;
 
-function freePort(): Promise<number> {
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

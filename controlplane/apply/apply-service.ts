@@ -6,7 +6,7 @@ import type { ObjectKey, ObjectStore, StoreTransaction, StoredObject } from '../
 import { canUseNamespace, defaultNamespace, type Principal } from '../auth/principal.ts';
 import { writeRefusal } from '../access.ts';
 import { ApiError, forbidden, invalid } from '../errors.ts';
-import { recordEvent } from '../events.ts';
+import { recordEvent } from '../../reconciler/events.ts';
 import type { FieldChange } from './object-diff.ts';
 import { planApply, type ApplyAction } from './plan-apply.ts';
 

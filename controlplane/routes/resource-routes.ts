@@ -8,7 +8,7 @@ import { canRead, present, writeRefusal } from '../access.ts';
 import { planApply } from '../apply/plan-apply.ts';
 import { ApiError, badRequest, forbidden, invalid, notFound, parseParam } from '../errors.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
-import { recordEvent } from '../events.ts';
+import { recordEvent } from '../../reconciler/events.ts';
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
 const plural = { type: 'string', pattern: '^[a-z]+$', maxLength: 32 } as const;

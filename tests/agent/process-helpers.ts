@@ -1,7 +1,6 @@
 // Shared by the process runtime tests: temp data dirs, spec builders, bounded waits, and a check
 // that no test process outlives the suite (every instance runs with its cwd under ROOT).
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -95,17 +94,7 @@ export async function waitGone(pid: number, timeoutMs = 10_000): Promise<void> {
   }, `pid ${pid} to be gone`, timeoutMs);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../agent/runtime/host-ports.ts';
 
 export async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   const all: string[] = [];

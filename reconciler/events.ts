@@ -1,9 +1,10 @@
-// Events the API records for the transitions it causes (deletion, pruning).
+// Events: what happened to an object, for people (`describe`, the UI). Written by the API
+// (deletion, pruning) and the controllers (scheduling, replacement, agents lost).
 import { randomBytes } from 'node:crypto';
-import type { StoreTransaction, StoredObject } from '../store/types.ts';
+import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
 
 export async function recordEvent(
-  tx: StoreTransaction,
+  tx: Pick<StoreTransaction, 'create'>,
   involved: StoredObject,
   reason: string,
   message: string,
@@ -28,4 +29,17 @@ export async function recordEvent(
       lastTimestamp: timestamp,
     },
   });
+}
+
+/** Deletes Events older than maxAgeMs; returns how many. Events are short-lived by design. */
+export async function pruneEvents(store: ObjectStore, now: Date, maxAgeMs: number): Promise<number> {
+  const { items } = await store.list({ kind: 'Event' });
+  let pruned = 0;
+  for (const event of items) {
+    const last = Date.parse((event.spec as { lastTimestamp?: string }).lastTimestamp ?? event.metadata.creationTimestamp ?? '');
+    if (Number.isNaN(last) || now.getTime() - last < maxAgeMs) continue;
+    await store.delete({ kind: 'Event', namespace: event.metadata.namespace, name: event.metadata.name }).catch(() => undefined);
+    pruned += 1;
+  }
+  return pruned;
 }
