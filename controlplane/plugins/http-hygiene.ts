@@ -50,6 +50,9 @@ export const httpHygienePlugin = fp(async (app) => {
     reply.headers(SECURITY_HEADERS);
   });
   app.addHook('onResponse', async (request, reply) => {
+    // A refused WebSocket upgrade: the socket left the HTTP server's keeping when the upgrade
+    // began, so close it here, or a client that holds it open would hold up shutdown.
+    if (request.headers.upgrade && reply.statusCode >= 400) request.raw.socket?.destroy();
     const route = request.routeOptions.url ?? 'unmatched';
     app.metrics.requests.inc({ method: request.method, route, code: String(reply.statusCode) });
     app.metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);

@@ -9,7 +9,7 @@ for (const backend of allBackends()) {
     before(() => backend.start());
     after(() => backend.stop());
 
-    test('users, namespaces, sessions, refresh tokens, API tokens and server keys', async (t) => {
+    test('users, namespaces, sessions, refresh tokens, API tokens, join tokens, agent credentials and server keys', async (t) => {
       const { auth } = await openForTest(t, await backend.freshUrl());
       const user = { username: 'alice', passwordHash: '$2b$04$hash', role: 'user' as const, createdAt: '2026-01-01T00:00:00.000Z' };
       await auth.createUser(user, 'alice');
@@ -35,6 +35,15 @@ for (const backend of allBackends()) {
       assert.equal(await auth.revokeApiToken('bob', 't1', '2026-01-05T00:00:00.000Z'), false, 'only the owner revokes');
       assert.equal(await auth.revokeApiToken('alice', 't1', '2026-01-05T00:00:00.000Z'), true);
       assert.equal(await auth.revokeApiToken('alice', 't1', '2026-01-06T00:00:00.000Z'), false);
+
+      const join = { id: 'j1', username: 'alice', hash: 'jh', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-02T00:00:00.000Z' };
+      await auth.createJoinToken(join);
+      assert.deepEqual(await auth.findJoinToken('j1'), join);
+      assert.equal(await auth.findJoinToken('nope'), undefined);
+      await auth.setAgentCredential('laptop', 'c1', '2026-01-01T00:00:00.000Z');
+      await auth.setAgentCredential('laptop', 'c2', '2026-01-02T00:00:00.000Z');
+      assert.equal(await auth.agentCredentialHash('laptop'), 'c2', 're-registration replaces the credential');
+      assert.equal(await auth.agentCredentialHash('other'), undefined);
 
       const key = await auth.serverKey('jwt', () => 'first');
       assert.equal(key, 'first');
