@@ -22,6 +22,8 @@ export class AgentLifecycleController {
       link: AgentLink;
       timings: LifecycleTimings;
       now: () => number;
+      /** When this control plane started watching: silence before it is not the agent's fault. */
+      startedAt: number;
       requeueAfter: (agent: string, ms: number) => void;
     },
   ) {}
@@ -31,7 +33,8 @@ export class AgentLifecycleController {
     const agent = agents.get(undefined, name);
     if (!agent) return;
     const lastHeartbeat = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
-    const silentFor = now() - (Number.isNaN(lastHeartbeat) ? 0 : lastHeartbeat);
+    // After a control-plane restart every agent gets a full grace period to reconnect.
+    const silentFor = now() - Math.max(Number.isNaN(lastHeartbeat) ? 0 : lastHeartbeat, this.deps.startedAt);
     const connected = link.observed(name) !== undefined;
     if (connected && silentFor < timings.graceMs) {
       this.deps.requeueAfter(name, timings.graceMs - silentFor);

@@ -13,6 +13,7 @@ export class ObjectCache<T extends StoredObject> {
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: ChangeHandler<T>[] = [];
   private watch: { close(): void } | undefined;
+  private readonly revisionWaiters = new Set<{ revision: number; resolve: () => void }>();
   private stopped = false;
   private revision = 0;
 
@@ -51,9 +52,41 @@ export class ObjectCache<T extends StoredObject> {
     return keys ? [...keys].map((k) => this.objects.get(k)!) : [];
   }
 
+  /**
+   * Resolves once the cache has seen revision (e.g. a write the caller just made), or after
+   * timeoutMs. A controller waits on its own writes so that its next run plans from them
+   * rather than from the state before them (which would create the same instances twice).
+   */
+  caughtUp(revision: number, timeoutMs = 5000): Promise<void> {
+    if (this.revision >= revision || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        revision,
+        resolve: () => {
+          clearTimeout(timer);
+          this.revisionWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.resolve, timeoutMs);
+      this.revisionWaiters.add(waiter);
+    });
+  }
+
+  private advance(revision: number): void {
+    this.revision = revision;
+    for (const waiter of [...this.revisionWaiters]) if (waiter.revision <= revision) waiter.resolve();
+  }
+
+  /** Every value some object has under the index (e.g. the workloads with unscheduled instances). */
+  indexValues(name: string): string[] {
+    return [...(this.indexes.get(name)?.keys() ?? [])];
+  }
+
   stop(): void {
     this.stopped = true;
     this.watch?.close();
+    for (const waiter of [...this.revisionWaiters]) waiter.resolve();
   }
 
   private async relist(): Promise<void> {
@@ -64,7 +97,7 @@ export class ObjectCache<T extends StoredObject> {
       const previous = this.objects.get(key);
       if (previous?.metadata.resourceVersion !== object.metadata.resourceVersion) this.apply(key, object, previous);
     }
-    this.revision = revision;
+    this.advance(revision);
   }
 
   private async follow(): Promise<void> {
@@ -74,11 +107,12 @@ export class ObjectCache<T extends StoredObject> {
         this.watch = watch;
         if (this.stopped) watch.close();
         for await (const event of watch) {
-          this.revision = event.revision;
-          if (event.type === 'BOOKMARK') continue;
-          const object = event.object as T;
-          const key = keyOf(object);
-          this.apply(key, event.type === 'DELETED' ? undefined : object, this.objects.get(key));
+          if (event.type !== 'BOOKMARK') {
+            const object = event.object as T;
+            const key = keyOf(object);
+            this.apply(key, event.type === 'DELETED' ? undefined : object, this.objects.get(key));
+          }
+          this.advance(event.revision);
         }
       } catch (error) {
         if ((error as { code?: string }).code !== 'Gone') this.onError(error);

@@ -6,7 +6,6 @@ import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
 import { AgentSyncController } from './agent-sync-controller.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { isScheduled } from './instance-state.ts';
 import { ObjectCache } from './object-cache.ts';
 import { WorkQueue } from './work-queue.ts';
 import { WorkloadController, workloadKey } from './workload-controller.ts';
@@ -32,6 +31,7 @@ export class Reconciler {
   private readonly queues: WorkQueue[] = [];
   private resyncTimer: unknown;
   private readonly clock: Clock;
+  private startedAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: ReconcilerOptions) {
     const { store, link } = options;
@@ -63,6 +63,7 @@ export class Reconciler {
         link,
         timings: { ...DEFAULT_TIMINGS, ...options.timings },
         now: () => clock.now(),
+        startedAt: this.startedAt,
         requeueAfter: (agent, ms) => lifecycleQueue.addAfter(agent, ms),
       }).reconcile(key),
     );
@@ -82,7 +83,7 @@ export class Reconciler {
       const name = (current ?? previous!).metadata.name;
       lifecycleQueue.add(name);
       // A new or changed agent may fit instances still waiting for one.
-      for (const instance of this.instances.list()) if (!isScheduled(instance)) workloadQueue.add(workloadKey(instance.metadata.namespace!, instance.spec.workload));
+      for (const key of this.instances.indexValues('unscheduled')) workloadQueue.add(key);
     });
     link.onAgentChange((agent) => {
       syncQueue.add(agent);
@@ -100,6 +101,7 @@ export class Reconciler {
   private readonly resyncAll: () => void;
 
   async start(): Promise<void> {
+    this.startedAt = this.clock.now();
     await Promise.all([this.workloads.start(), this.instances.start(), this.agents.start()]);
     this.resyncAll();
     const tick = () => {

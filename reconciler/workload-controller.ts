@@ -25,9 +25,26 @@ export interface WorkloadControllerDeps {
 export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
 export class WorkloadController {
+  /** Revision of this run's last Instance write (see reconcile). */
+  private lastWrite = 0;
+
   constructor(private readonly deps: WorkloadControllerDeps) {}
 
+  private wrote(object: { metadata: { resourceVersion?: string } } | undefined): void {
+    if (object) this.lastWrite = Math.max(this.lastWrite, Number(object.metadata.resourceVersion));
+  }
+
   async reconcile(key: string): Promise<void> {
+    // Runs of different keys interleave (the queue runs several at once); each waits for the
+    // newest instance write any of them made, which is at least its own.
+    try {
+      await this.reconcileOnce(key);
+    } finally {
+      await this.deps.instances.caughtUp(this.lastWrite);
+    }
+  }
+
+  private async reconcileOnce(key: string): Promise<void> {
     const [namespace, name] = key.split('/') as [string, string];
     const { store, workloads, instances: instanceCache } = this.deps;
     const workload = workloads.get(namespace, name);
@@ -70,10 +87,10 @@ export class WorkloadController {
     for (const [i, instance] of waiting.entries()) {
       const placement = placements[i]!;
       if ('agent' in placement) {
-        await store.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } });
+        this.wrote(await store.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } }));
         await recordEvent(store, workload, 'Scheduled', `instance ${instance.metadata.name} scheduled to ${placement.agent}`, this.deps.now());
       } else if (instance.status?.message !== placement.reason) {
-        await store.updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: 'Pending', message: placement.reason });
+        this.wrote(await store.updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: 'Pending', message: placement.reason }));
         await recordEvent(store, workload, 'FailedScheduling', `instance ${instance.metadata.name}: ${placement.reason}`, this.deps.now(), 'Warning');
       }
     }
@@ -90,6 +107,7 @@ export class WorkloadController {
         spec: { workload: workload.metadata.name, ...('agent' in placement ? { agent: placement.agent } : {}), template: workload.spec, templateHash: hash },
         status: { state: 'Pending', restarts: 0, ...('reason' in placement ? { message: placement.reason } : { message: `scheduled to ${placement.agent}` }) },
       });
+      this.wrote(created);
       const message = 'agent' in placement ? `instance ${created.metadata.name} scheduled to ${placement.agent}` : `instance ${created.metadata.name}: ${placement.reason}`;
       await recordEvent(store, workload, 'agent' in placement ? 'Scheduled' : 'FailedScheduling', message, this.deps.now(), 'agent' in placement ? 'Normal' : 'Warning');
     }
@@ -122,13 +140,13 @@ export class WorkloadController {
     const key = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
     const nothingToStop = !isScheduled(instance) || instance.status?.state === 'Lost';
     if (nothingToStop && instance.metadata.finalizers?.length) {
-      await this.deps.store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } });
-      const current = await this.deps.store.get(key).catch(() => undefined);
-      if (!current) return;
+      this.wrote(await this.deps.store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } }));
     }
-    await this.deps.store.delete(key).catch((error: { code?: string }) => {
+    const deleted = await this.deps.store.delete(key).catch((error: { code?: string }) => {
       if (error.code !== 'NotFound') throw error;
+      return undefined;
     });
+    this.wrote(deleted?.object);
   }
 }
 
