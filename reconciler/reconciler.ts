@@ -6,6 +6,7 @@ import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
 import { AgentSyncController } from './agent-sync-controller.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { isScheduled } from './instance-state.ts';
 import { ObjectCache } from './object-cache.ts';
 import { WorkQueue } from './work-queue.ts';
 import { WorkloadController, workloadKey } from './workload-controller.ts';
