@@ -24,9 +24,12 @@ export function registerAgentCommand(program: Command): void {
     .option('--labels <k=v,...>', 'labels for placement.agentSelector', parseLabels)
     .option('--data-dir <dir>', 'where the credential, logs and instance state live', process.env.LATTICE_AGENT_DATA_DIR ?? './.lattice/agent')
     .option('--advertise-address <addr>', 'address host endpoints are reported with', process.env.LATTICE_ADVERTISE_ADDRESS ?? '127.0.0.1')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string }) => {
+    .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
-      const daemon = await startAgent({ ...options, server: options.server, version: VERSION, log: (m) => console.log(m) });
+      const heartbeat = Number(options.heartbeatSeconds);
+      if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
+      const daemon = await startAgent({ ...options, server: options.server, version: VERSION, heartbeatMs: heartbeat * 1000, log: (m) => console.log(m) });
       const shutdown = () => void daemon.stop().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
