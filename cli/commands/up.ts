@@ -45,7 +45,17 @@ export function registerUpCommand(program: Command): void {
       const client = new LatticeClient({ server: url });
       const session = client.withToken((await client.login(admin.username, admin.password)).accessToken);
       const { token: joinToken } = await session.request<{ token: string }>('POST', '/auth/join-tokens', { body: { expiresInHours: 1 } });
-      const agent = await startAgent({ server: url, name: 'local', dataDir: join(dataDir, 'agent'), joinToken, version: VERSION, advertiseAddress: '127.0.0.1' });
+      const heartbeatSeconds = Number(process.env.LATTICE_AGENT_HEARTBEAT ?? '5');
+      if (!(heartbeatSeconds > 0)) throw new Error(`LATTICE_AGENT_HEARTBEAT must be a positive number of seconds, got ${JSON.stringify(process.env.LATTICE_AGENT_HEARTBEAT)}`);
+      const agent = await startAgent({
+        server: url,
+        name: 'local',
+        dataDir: join(dataDir, 'agent'),
+        joinToken,
+        version: VERSION,
+        advertiseAddress: '127.0.0.1',
+        heartbeatMs: heartbeatSeconds * 1000,
+      });
       await agent.connected;
       const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
       saveContext('local', { server: url, token, username: admin.username });
