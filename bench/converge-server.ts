@@ -15,7 +15,8 @@ import { pathToFileURL } from 'node:url';
 import type { ServerConfig } from '../controlplane/config.ts';
 
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 20_000;
+// A saturated server reads the close message late; profiles are written only on a clean exit.
+const STOP_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 10_000;
 
 const SERVER_PROCESS = `
@@ -34,7 +35,11 @@ for (const level of ['warn', 'error']) {
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
 let closing;
-const close = () => (closing ??= app.close().finally(() => process.exit(0)));
+// process.exit() still writes a --cpu-prof profile; a close that hangs must not lose it.
+const close = () => {
+  setTimeout(() => process.exit(0), 20_000).unref();
+  return (closing ??= app.close().finally(() => process.exit(0)));
+};
 process.on('message', (message) => {
   if (message?.type === 'close') close();
   if (message?.type === 'stats') {
@@ -45,6 +50,8 @@ process.on('message', (message) => {
       heapUsedBytes: memory.heapUsed,
       externalBytes: memory.external,
       connectedAgents: app.agentGateway.connectedCount,
+      // Bytes queued to agents and not yet taken by the kernel (the gateway's map is private: read for diagnosis only).
+      agentSendBufferedBytes: [...(app.agentGateway.connections?.values() ?? [])].reduce((sum, c) => sum + c.socket.bufferedAmount, 0),
       loopDelayP99Ms: delay.percentile(99) / 1e6,
       loopDelayMaxMs: delay.max / 1e6,
     });
@@ -61,6 +68,7 @@ export interface ServerStats {
   heapUsedBytes: number;
   externalBytes: number;
   connectedAgents: number;
+  agentSendBufferedBytes: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
 }
@@ -122,13 +130,18 @@ function procCpuSeconds(pid: number): number {
 
 /**
  * The real control plane over a fresh SQLite file. BENCH_SERVER_CPU_PROF=/some/dir writes a
- * V8 CPU profile of the server process there when it exits.
+ * V8 CPU profile of the server process there when it exits; BENCH_SERVER_V8_PROF=/some/dir a
+ * V8 tick log as it runs.
  */
 export async function startBenchServer(config: Partial<ServerConfig>): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-converge-bench-'));
   const require = createRequire(import.meta.url);
   const full: Partial<ServerConfig> = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, reconciler: true, ...config };
-  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
+  // --cpu-prof writes its profile only when the process exits by itself; a server too busy to
+  // read the close message is killed and leaves none. --prof's tick log is written as it runs
+  // (analyse with `node --prof-process <log>`).
+  const v8Log = process.env.BENCH_SERVER_V8_PROF ? ['--prof', `--logfile=${join(process.env.BENCH_SERVER_V8_PROF, `server-${Date.now()}.log`)}`, '--no-logfile-per-isolate'] : [];
+  const profile = [...(process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : []), ...v8Log];
   const child = spawn(process.execPath, [...profile, '--import', pathToFileURL(require.resolve('tsx')).href, '--input-type=module', '--eval', SERVER_PROCESS], {
     env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: new URL('../controlplane/app.ts', import.meta.url).href, config: full }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,8 +1,9 @@
 // `npm run bench -- [suite...]`: runs the named suites (all when none) and prints tables.
 import { apiBench } from './api.bench.ts';
+import { convergeBench } from './converge.bench.ts';
 import { storeBench } from './store.bench.ts';
 
-const suites: Record<string, () => Promise<void>> = { store: storeBench, api: apiBench };
+const suites: Record<string, () => Promise<void>> = { store: storeBench, api: apiBench, converge: convergeBench };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = requested.filter((name) => !(name in suites));

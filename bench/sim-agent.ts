@@ -15,8 +15,8 @@ export interface SimAgentOptions {
   heartbeatMs: number;
   /** Answer a deploy after this long (0: in the same tick it arrives). */
   replyDelayMs: number;
-  /** Called with the instance uid when a deploy is answered with Running. */
-  onRunning?: (uid: string, agent: string) => void;
+  /** Called when a deploy arrives (before it is answered with Running). */
+  onDeploy?: (workload: string, agent: string) => void;
 }
 
 export class SimAgent {
@@ -80,6 +80,7 @@ export class SimAgent {
 
   private receive(data: Buffer): void {
     const message = JSON.parse(data.toString()) as ServerMessage;
+    if (message.type === 'deploy') this.options.onDeploy?.(message.instance.workload, this.name);
     if (this.options.replyDelayMs <= 0) return this.act(message);
     const timer = setTimeout(() => {
       this.pending.delete(timer);
@@ -95,7 +96,6 @@ export class SimAgent {
       if (this.running.get(uid) === templateHash) this.duplicateDeploys += 1;
       this.running.set(uid, templateHash);
       this.send({ type: 'status', instance: this.observed(uid, templateHash) });
-      this.options.onRunning?.(uid, this.name);
     } else {
       this.stops += 1;
       this.running.delete(message.uid);

@@ -28,8 +28,14 @@ export const NODE = process.execPath;
 export const HELLO_YAML = readFileSync(join(REPO, 'examples', 'hello.yaml'), 'utf8');
 export const WORKLOAD_LABEL = 'lattice.dev/workload';
 
-/** Agent timings the brief asks for: NotReady 2 s after the last heartbeat, Lost 2 s later. */
+/**
+ * Agent timings: NotReady 2 s after the last heartbeat, instances Lost 2 s later. Agents are
+ * started with --heartbeat-seconds 0.5: the default 5 s heartbeat is longer than this grace, and a
+ * connected, healthy agent would go NotReady between two heartbeats (its instances Lost and
+ * replaced every ~5 s).
+ */
 export const E2E_TIMINGS = { graceMs: 2_000, evictionMs: 2_000 };
+export const AGENT_HEARTBEAT_MS = 500;
 
 /** Every file's temp data lives under here (removed on exit). */
 const ROOT = mkdtempSync(join(tmpdir(), 'lattice-e2e-'));
@@ -51,6 +57,8 @@ process.on('exit', () => {
   for (const marker of liveMarkers) killByMarker(marker);
   rmSync(ROOT, { recursive: true, force: true });
 });
+// Interrupted (Ctrl-C, a runner's SIGTERM): still clean up, through the 'exit' handler above.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
@@ -78,6 +86,16 @@ export async function waitFor<T>(fn: () => T | undefined | null | false | Promis
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await sleep(100);
+  }
+}
+
+/** The promise's value, or `fallback` after ms (the timer is cleared either way). */
+export async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -239,17 +257,24 @@ export function describeState(workload: Workload | undefined, instances: readonl
 // ---------------------------------------------------------------------------------------------
 // Agent processes
 
-export interface AgentProcess {
-  name: string;
-  dataDir: string;
+/** A `lattice …` child process with its output captured. */
+export interface LatticeProcess {
+  label: string;
   child: ChildProcess;
-  /** Everything it printed so far (stdout and stderr, interleaved). */
+  /** Everything it printed so far (stdout and stderr, interleaved, with times since spawn). */
   output(): string;
+  /** What it printed on stdout only, raw. */
+  stdout(): string;
   /** Resolves when the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   hasExited(): boolean;
-  /** SIGKILL (default) and wait for the exit. */
+  /** Sends the signal (SIGKILL by default) and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface AgentProcess extends LatticeProcess {
+  name: string;
+  dataDir: string;
 }
 
 export interface AgentStartOptions {
@@ -258,22 +283,22 @@ export interface AgentStartOptions {
   joinToken?: string;
   dataDir?: string;
   labels?: Record<string, string>;
-  /** Extra environment (e.g. for timings). */
+  /** Extra environment. */
   env?: Record<string, string>;
 }
 
-function spawnAgent(options: AgentStartOptions, dataDir: string): AgentProcess {
-  const args = [LATTICE_BIN, 'agent', '--server', options.server, '--name', options.name, '--data-dir', dataDir];
-  if (options.joinToken) args.push('--join-token', options.joinToken);
-  if (options.labels && Object.keys(options.labels).length > 0) {
-    args.push('--labels', Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(','));
-  }
-  const child = spawn(NODE, args, { cwd: REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `node bin/lattice.js <args>` as a separate process. */
+export function spawnLattice(label: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): LatticeProcess {
+  const child = spawn(NODE, [LATTICE_BIN, ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   liveChildren.add(child);
   let buffer = '';
+  let raw = '';
   const started = Date.now();
+  const stamp = () => `+${((Date.now() - started) / 1000).toFixed(1)}s`;
   const record = (stream: string) => (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split(/(?<=\n)/)) buffer += `[+${((Date.now() - started) / 1000).toFixed(1)}s ${stream}] ${line}`;
+    const text = chunk.toString('utf8');
+    if (stream === 'out') raw += text;
+    for (const line of text.split(/(?<=\n)/)) buffer += `[${stamp()} ${stream}] ${line}`;
   };
   child.stdout!.on('data', record('out'));
   child.stderr!.on('data', record('err'));
@@ -282,15 +307,15 @@ function spawnAgent(options: AgentStartOptions, dataDir: string): AgentProcess {
     child.once('exit', (code, signal) => {
       done = true;
       liveChildren.delete(child);
-      buffer += `[+${((Date.now() - started) / 1000).toFixed(1)}s] exited code=${code} signal=${signal}\n`;
+      buffer += `[${stamp()}] exited code=${code} signal=${signal}\n`;
       resolve({ code, signal });
     });
   });
   return {
-    name: options.name,
-    dataDir,
+    label,
     child,
     output: () => buffer,
+    stdout: () => raw,
     exited,
     hasExited: () => done,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
@@ -299,6 +324,31 @@ function spawnAgent(options: AgentStartOptions, dataDir: string): AgentProcess {
       await exited;
     },
   };
+}
+
+function spawnAgent(options: AgentStartOptions, dataDir: string): AgentProcess {
+  const args = ['agent', '--server', options.server, '--name', options.name, '--data-dir', dataDir, '--heartbeat-seconds', String(AGENT_HEARTBEAT_MS / 1000)];
+  if (options.joinToken) args.push('--join-token', options.joinToken);
+  if (options.labels && Object.keys(options.labels).length > 0) {
+    args.push('--labels', Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(','));
+  }
+  const proc = spawnLattice(`agent ${options.name}`, args, options.env ? { env: options.env } : {});
+  return { ...proc, name: options.name, dataDir };
+}
+
+/** The pid the agent's process runtime recorded for an instance (dataDir/process/instances/<uid>/state.json). */
+export function recordedPid(agent: AgentProcess, uid: string): number | undefined {
+  try {
+    const record = JSON.parse(readFileSync(join(agent.dataDir, 'process', 'instances', uid, 'state.json'), 'utf8')) as { pid?: number };
+    return record.pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agent's stored credential (what `lattice agent` saved at registration). */
+export function agentCredential(agent: AgentProcess): { server: string; name: string; token: string } {
+  return JSON.parse(readFileSync(join(agent.dataDir, 'credential.json'), 'utf8')) as { server: string; name: string; token: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,7 +406,9 @@ export interface E2E {
   namespace: string;
   joinToken: string;
   /** Starts `lattice agent` as a separate process; waits until the Agent is Ready (unless wait: false). */
-  startAgent(options: Omit<AgentStartOptions, 'server' | 'joinToken'> & { joinToken?: string; wait?: boolean }): Promise<AgentProcess>;
+  startAgent(options: Omit<AgentStartOptions, 'server' | 'joinToken'> & { joinToken?: string | null; wait?: boolean }): Promise<AgentProcess>;
+  /** Runs `lattice <args>` as a separate process, killed (SIGKILL) at the end of the test and shown on failure. */
+  spawn(label: string, args: string[], options?: { env?: Record<string, string>; cwd?: string }): LatticeProcess;
   /** A fresh marker; its processes are killed at the end of the test whatever happens. */
   marker(label?: string): string;
   /** Something to print if the test fails. */
@@ -365,6 +417,8 @@ export interface E2E {
   cleanup(fn: () => Promise<void> | void): void;
   /** Current Workload and its Instances, compactly. */
   state(name: string): Promise<string>;
+  /** Points url and the clients at a new control plane (after a restart); logs in again. */
+  retarget(url: string): Promise<void>;
 }
 
 interface E2EOptions {
@@ -374,12 +428,11 @@ interface E2EOptions {
 }
 
 interface Scope extends E2E {
-  agents: AgentProcess[];
+  processes: LatticeProcess[];
+  agentDirs: string[];
   markers: string[];
   cleanups: (() => Promise<void> | void)[];
   notes: string[];
-  /** Points the clients at a new URL (after a control-plane restart). */
-  retarget(url: string): Promise<void>;
 }
 
 async function loginClients(url: string): Promise<{ admin: LatticeClient; user: LatticeClient; namespace: string }> {
@@ -414,29 +467,38 @@ async function createScope(t: TestContext, options: E2EOptions): Promise<Scope> 
     user,
     namespace,
     joinToken,
-    agents: [],
+    processes: [],
+    agentDirs: [],
     markers: [],
     cleanups: [],
     notes: [],
     async startAgent(agentOptions) {
       const dataDir = agentOptions.dataDir ?? tempDir(`agent-${agentOptions.name}`);
       mkdirSync(dataDir, { recursive: true });
-      const agent = spawnAgent({ ...agentOptions, server: scope.url, joinToken: agentOptions.joinToken ?? scope.joinToken }, dataDir);
-      scope.agents.push(agent);
+      // joinToken null: start with the credential stored in the data dir only.
+      const joinToken = agentOptions.joinToken === null ? undefined : (agentOptions.joinToken ?? scope.joinToken);
+      const { joinToken: _given, wait: _wait, ...rest } = agentOptions;
+      const agent = spawnAgent({ ...rest, server: scope.url, ...(joinToken ? { joinToken } : {}) }, dataDir);
+      scope.processes.push(agent);
+      scope.agentDirs.push(dataDir);
       if (agentOptions.wait !== false) {
-        const since = Date.now();
         await waitFor(
           async () => {
             if (agent.hasExited()) throw new Error(`agent ${agent.name} exited:\n${agent.output()}`);
-            const a = await getAgent(scope.admin, agent.name);
-            // Ready, and heard from since this process started (not a stale Ready from an earlier run).
-            return agentReady(a) && Date.parse(a!.status?.lastHeartbeatTime ?? '') >= since - 1000;
+            // This process connected (not a stale Ready left by an earlier run of the agent), and the Agent is Ready.
+            if (!agent.output().includes(`agent ${agent.name}: connected`)) return false;
+            return agentReady(await getAgent(scope.admin, agent.name));
           },
           30_000,
           `agent ${agent.name} to be Ready`,
         );
       }
       return agent;
+    },
+    spawn(label, args, options) {
+      const proc = spawnLattice(label, args, options);
+      scope.processes.push(proc);
+      return proc;
     },
     marker(label) {
       const m = uniqueMarker(label);
@@ -480,7 +542,7 @@ async function dump(scope: Scope): Promise<void> {
     lines.push(`(could not read the API: ${(error as Error).message})`);
   }
   for (const marker of scope.markers) lines.push(`marker ${marker}: pids ${JSON.stringify(findPids(marker))}`);
-  for (const agent of scope.agents) lines.push(`---- agent ${agent.name} (pid ${agent.child.pid}) output ----`, agent.output().trimEnd());
+  for (const proc of scope.processes) lines.push(`---- ${proc.label} (pid ${proc.child.pid}) output ----`, proc.output().trimEnd());
   lines.push('======== end of diagnostics ========');
   console.log(lines.join('\n'));
 }
@@ -493,12 +555,12 @@ async function teardown(scope: Scope): Promise<void> {
       console.log(`e2e cleanup failed: ${(error as Error).message}`);
     }
   }
-  await Promise.all(scope.agents.map((agent) => agent.kill('SIGKILL')));
+  await Promise.all(scope.processes.map((proc) => proc.kill('SIGKILL')));
   for (const marker of scope.markers) {
     killByMarker(marker);
     liveMarkers.delete(marker);
   }
-  for (const agent of scope.agents) rmSync(agent.dataDir, { recursive: true, force: true });
+  for (const dir of scope.agentDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 export interface E2ETestOptions {
@@ -527,11 +589,6 @@ export function e2eTest(name: string, options: E2ETestOptions, body: (env: E2E) 
       throw error;
     }
   });
-}
-
-/** Milliseconds since `since`, for the timing log lines. */
-export function elapsed(since: number): string {
-  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 
 /** A timing worth reporting: printed as a diagnostic line of the test run. */

@@ -1,0 +1,134 @@
+// Workloads that cannot run: a crash loop (restarts counted, back-off reported, Degraded naming
+// the instance) and unschedulable ones (Pending with the reason: selector, memory), which are
+// placed as soon as a fitting agent joins.
+import assert from 'node:assert/strict';
+import {
+  SLEEPER,
+  e2eTest,
+  findPids,
+  getWorkload,
+  listInstances,
+  scriptWorkload,
+  sleep,
+  timing,
+  waitFor,
+} from './support.ts';
+
+e2eTest('crash loop: restarts are counted, the message says back-off, the Workload is Degraded naming the instance', { timeout: 90_000 }, async (env) => {
+  const { t, user, namespace: ns } = env;
+  await env.startAgent({ name: 'solo' });
+  const marker = env.marker('crash');
+  const applied = Date.now();
+  await user.apply([scriptWorkload('crasher', marker, 'process.exit(1)')]);
+
+  const degraded = await waitFor(
+    async () => {
+      const w = await getWorkload(user, ns, 'crasher');
+      return w?.status?.phase === 'Degraded' ? w : undefined;
+    },
+    20_000,
+    'crasher to be Degraded',
+  );
+  timing(t, 'apply → Degraded (first crash)', applied);
+  const [instance] = await listInstances(user, ns, 'crasher');
+  assert.ok(instance, 'an instance exists');
+  const progressing = degraded.status?.conditions?.find((c) => c.type === 'Progressing');
+  assert.equal(progressing?.reason, 'InstanceFailing');
+  assert.ok(progressing?.message?.includes(instance.metadata.name), `the condition names the instance: ${progressing?.message}`);
+  assert.match(progressing?.message ?? '', /back-off/);
+  assert.equal(degraded.status?.readyReplicas, 0);
+  assert.equal(degraded.status?.endpoints, undefined);
+
+  // The first restart comes after the 10 s back-off (the process then runs for a moment).
+  await waitFor(
+    async () => {
+      const [i] = await listInstances(user, ns, 'crasher');
+      return (i?.status?.restarts ?? 0) > 0;
+    },
+    40_000,
+    'a restart to be counted',
+  );
+  const toRestart = timing(t, 'apply → first restart counted', applied);
+  assert.ok(toRestart <= 25_000, `the first restart within back-off 10 s + slack (took ${toRestart} ms)`);
+  // ...and it crashes again: Failed, exit code 1, a longer back-off.
+  const crashedAgain = await waitFor(
+    async () => {
+      const [i] = await listInstances(user, ns, 'crasher');
+      return (i?.status?.restarts ?? 0) > 0 && i?.status?.state === 'Failed' ? i : undefined;
+    },
+    10_000,
+    'the restarted process to fail again',
+  );
+  assert.equal(crashedAgain.metadata.uid, instance.metadata.uid, 'restarted in place by the agent, not replaced');
+  assert.equal(crashedAgain.status?.exitCode, 1);
+  assert.match(crashedAgain.status?.message ?? '', /back-off \d+(\.\d+)?s restarting failed process \(exit code 1\)/);
+  await waitFor(
+    async () => {
+      const w = await getWorkload(user, ns, 'crasher');
+      return w?.status?.phase === 'Degraded' && w.status.conditions?.some((c) => c.type === 'Progressing' && c.message?.includes(instance.metadata.name) && /back-off 20s/.test(c.message));
+    },
+    10_000,
+    'the Degraded message to show the doubled back-off',
+  );
+  assert.deepEqual(findPids(marker), [], 'the crashing process is not running between attempts');
+});
+
+e2eTest('unschedulable: a selector no agent matches and a memory request no agent has stay Pending with the reason; a matching agent joining takes the first', { timeout: 90_000 }, async (env) => {
+  const { t, user, namespace: ns } = env;
+  await env.startAgent({ name: 'plain' });
+  const pickyMarker = env.marker('picky');
+  const hugeMarker = env.marker('huge');
+  await user.apply([
+    scriptWorkload('picky', pickyMarker, SLEEPER, { placement: { agentSelector: { zone: 'mars' } } }),
+    scriptWorkload('huge', hugeMarker, SLEEPER, { resources: { memory: '100Ti' } }),
+  ]);
+
+  const pending = async (name: string, mentions: RegExp) =>
+    waitFor(
+      async () => {
+        const w = await getWorkload(user, ns, name);
+        const instances = await listInstances(user, ns, name);
+        const progressing = w?.status?.conditions?.find((c) => c.type === 'Progressing');
+        const ok =
+          w?.status?.phase === 'Pending' &&
+          progressing?.reason === 'Unschedulable' &&
+          mentions.test(progressing.message ?? '') &&
+          instances.length === 1 &&
+          instances.every((i) => i.status?.state === 'Pending' && i.spec.agent === undefined && mentions.test(i.status.message ?? ''));
+        return ok ? { w, instances, progressing } : undefined;
+      },
+      20_000,
+      `${name} to be Pending with a reason matching ${mentions}`,
+    );
+  const picky = await pending('picky', /placement\.agentSelector zone=mars/);
+  env.note(`picky: ${picky.progressing.message}`);
+  const huge = await pending('huge', /memory/);
+  env.note(`huge: ${huge.progressing.message}`);
+  assert.match(huge.progressing.message!, /needs 100Ti/);
+
+  // Still so a moment later (nothing flaps, nothing runs).
+  await sleep(1_500);
+  assert.equal((await getWorkload(user, ns, 'picky'))?.status?.phase, 'Pending');
+  assert.equal((await getWorkload(user, ns, 'huge'))?.status?.phase, 'Pending');
+  assert.deepEqual(findPids(pickyMarker), []);
+  assert.deepEqual(findPids(hugeMarker), []);
+
+  // An agent with zone=mars joins: picky is placed there (retried when agents change); huge still fits nowhere.
+  const joined = Date.now();
+  await env.startAgent({ name: 'rover', labels: { zone: 'mars' } });
+  const placed = await waitFor(
+    async () => {
+      const w = await getWorkload(user, ns, 'picky');
+      const instances = await listInstances(user, ns, 'picky');
+      return w?.status?.phase === 'Running' && instances.length === 1 && instances[0]!.spec.agent === 'rover' ? instances[0] : undefined;
+    },
+    20_000,
+    'picky to run on rover',
+  );
+  timing(t, 'matching agent Ready → Pending workload Running on it', joined);
+  assert.equal(placed.metadata.uid, picky.instances[0]!.metadata.uid, 'the waiting instance was bound, not replaced');
+  assert.equal(findPids(pickyMarker).length, 1);
+  const stillHuge = await getWorkload(user, ns, 'huge');
+  assert.equal(stillHuge?.status?.phase, 'Pending');
+  assert.match(stillHuge?.status?.conditions?.find((c) => c.type === 'Progressing')?.message ?? '', /0\/2 agents .*memory/);
+});
