@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,9 @@ import { build } from '../../controlplane/app.ts';
 import type { ServerConfig } from '../../controlplane/config.ts';
 import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
 import { ADMIN, startTestServer } from '../support/server.ts';
+import { freePort, isAlive } from '../agent/process-helpers.ts';
+
+export { freePort, isAlive };
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const LATTICE_BIN = join(REPO, 'bin', 'lattice.js');
@@ -99,17 +101,6 @@ export async function within<T>(promise: Promise<T>, ms: number, fallback: T): P
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(ROOT, `${prefix}-`));
 }
@@ -117,16 +108,6 @@ export function tempDir(prefix: string): string {
 /** A string no other test (or earlier run) puts in a command line. */
 export function uniqueMarker(label = 'wl'): string {
   return `lattice-e2e-${label}-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Alive and not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\S+ \(.*\) [ZXx] /s.test(stat);
-  } catch {
-    return false;
-  }
 }
 
 /** Pids of live processes with `marker` in one of their command-line arguments. */
