@@ -60,6 +60,10 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     store: app.store,
     now: app.now,
     findInstance: (uid) => reconciler.value?.instances.byIndex('uid', uid)[0],
+    isReady: (name) => {
+      const agent = reconciler.value?.agents.get(undefined, name);
+      return agent && (agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+    },
     log: { warn: (message) => app.log.warn(message), error: (err, message) => app.log.error({ err }, message) },
   });
   app.decorate('agentGateway', gateway);

@@ -32,9 +32,11 @@ export class AgentLifecycleController {
     const { store, agents, instances, timings, now, link } = this.deps;
     const agent = agents.get(undefined, name);
     if (!agent) return;
-    const lastHeartbeat = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
+    // Heartbeats are kept in memory by the connection's holder and persisted only now and then.
+    const persisted = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
+    const lastHeartbeat = Math.max(Number.isNaN(persisted) ? 0 : persisted, link.lastHeard(name) ?? 0);
     // After a control-plane restart every agent gets a full grace period to reconnect.
-    const silentFor = now() - Math.max(Number.isNaN(lastHeartbeat) ? 0 : lastHeartbeat, this.deps.startedAt);
+    const silentFor = now() - Math.max(lastHeartbeat, this.deps.startedAt);
     const connected = link.observed(name) !== undefined;
     if (connected && silentFor < timings.graceMs) {
       this.deps.requeueAfter(name, timings.graceMs - silentFor);

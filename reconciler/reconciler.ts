@@ -5,6 +5,7 @@ import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
 import { AgentSyncController } from './agent-sync-controller.ts';
+import { ClusterCapacity } from './cluster-capacity.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { isScheduled } from './instance-state.ts';
 import { ObjectCache } from './object-cache.ts';
@@ -21,6 +22,8 @@ export interface ReconcilerOptions {
   /** Events older than this are deleted (checked at every resync). */
   eventTtlMs?: number;
   onError?: (where: string, error: unknown) => void;
+  /** Workloads reconciled at once; their writes share group commits. */
+  workloadConcurrency?: number;
 }
 
 export const DEFAULT_TIMINGS: LifecycleTimings = { graceMs: 15_000, evictionMs: 30_000 };
@@ -33,6 +36,7 @@ export class Reconciler {
   private resyncTimer: unknown;
   private readonly clock: Clock;
   private startedAt = Number.POSITIVE_INFINITY;
+  private synced = false;
 
   constructor(private readonly options: ReconcilerOptions) {
     const { store, link } = options;
@@ -52,9 +56,12 @@ export class Reconciler {
       this.queues.push(q);
       return q;
     };
-    const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, agents: this.agents, now });
+    const capacity = new ClusterCapacity();
+    this.agents.onChange((current, previous) => capacity.observeAgent(current, previous));
+    this.instances.onChange((current, previous) => capacity.observeInstance(current, previous));
+    const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, capacity, now });
     const syncController = new AgentSyncController({ store, instances: this.instances, link });
-    const workloadQueue = queue('workload', (key) => workloadController.reconcile(key));
+    const workloadQueue = queue('workload', (key) => workloadController.reconcile(key), options.workloadConcurrency ?? 32);
     const syncQueue = queue('agent-sync', (key) => syncController.reconcile(key));
     const lifecycleQueue = queue('agent-lifecycle', (key) =>
       new AgentLifecycleController({
@@ -69,11 +76,16 @@ export class Reconciler {
       }).reconcile(key),
     );
 
+    // Like controller-runtime's WaitForCacheSync: nothing is reconciled from a half-listed
+    // cache (a Workload listed before its Instances would look like it had none); once every
+    // cache is in, start() enqueues everything.
     this.workloads.onChange((current, previous) => {
+      if (!this.synced) return;
       const w = current ?? previous!;
       workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
     });
     this.instances.onChange((current, previous) => {
+      if (!this.synced) return;
       for (const instance of [current, previous]) {
         if (!instance) continue;
         workloadQueue.add(workloadKey(instance.metadata.namespace!, instance.spec.workload));
@@ -81,12 +93,14 @@ export class Reconciler {
       }
     });
     this.agents.onChange((current, previous) => {
+      if (!this.synced) return;
       const name = (current ?? previous!).metadata.name;
       lifecycleQueue.add(name);
       // A new or changed agent may fit instances still waiting for one.
       for (const key of this.instances.indexValues('unscheduled')) workloadQueue.add(key);
     });
     link.onAgentChange((agent) => {
+      if (!this.synced) return;
       syncQueue.add(agent);
       lifecycleQueue.add(agent);
     });
@@ -104,6 +118,7 @@ export class Reconciler {
   async start(): Promise<void> {
     this.startedAt = this.clock.now();
     await Promise.all([this.workloads.start(), this.instances.start(), this.agents.start()]);
+    this.synced = true;
     this.resyncAll();
     const tick = () => {
       this.resyncAll();

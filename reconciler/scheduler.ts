@@ -24,14 +24,14 @@ export interface SchedulingAgent {
   allocatable: ResourceAmount;
   /** Sum of the requests of the instances already bound here. */
   allocated: ResourceAmount;
-  /** How many instances of the workload being placed are already bound here. */
-  replicasOfWorkload: number;
 }
 
 export interface SchedulingRequest {
   /** The user owning the namespace (namespace name == username in Lattice). */
   tenant: string;
   template: WorkloadSpec;
+  /** Agent name → replicas of this workload already bound there (absent: none); for spreading. */
+  replicasOn?: ReadonlyMap<string, number>;
 }
 
 export type Placement = { agent: string } | { reason: string };
@@ -52,28 +52,23 @@ export function requiredRuntime(spec: WorkloadSpec): Runtime {
 }
 
 export function scheduleInstance(request: SchedulingRequest, agents: readonly SchedulingAgent[]): Placement {
-  const compiled = compile(request);
-  return 'reason' in compiled ? compiled : place(compiled, agents);
+  return scheduleReplicas(request, agents, 1)[0]!;
 }
 
 /**
  * Places `count` replicas one after the other, each seeing the ones before it (their requests
- * allocated, their replicas counted), so replicas spread. The input agents are not modified.
+ * allocated, their replicas counted), so replicas spread. The input agents are not modified:
+ * what this call places is kept aside, so agents can be the caller's live views.
  */
 export function scheduleReplicas(request: SchedulingRequest, agents: readonly SchedulingAgent[], count: number): Placement[] {
   const compiled = compile(request);
   if ('reason' in compiled) return Array.from({ length: count }, () => compiled);
-  const working = agents.map((a) => ({ ...a, allocated: { ...a.allocated } }));
+  const placed = new Map<string, number>();
   const placements: Placement[] = [];
   for (let i = 0; i < count; i++) {
-    const placement = place(compiled, working);
+    const placement = place(compiled, agents, placed);
     placements.push(placement);
-    if ('agent' in placement) {
-      const chosen = working.find((a) => a.name === placement.agent)!;
-      chosen.allocated.milliCpu += compiled.need.milliCpu;
-      chosen.allocated.memoryBytes += compiled.need.memoryBytes;
-      chosen.replicasOfWorkload += 1;
-    }
+    if ('agent' in placement) placed.set(placement.agent, (placed.get(placement.agent) ?? 0) + 1);
   }
   return placements;
 }
@@ -85,11 +80,12 @@ export function scheduleReplicas(request: SchedulingRequest, agents: readonly Sc
 export function checkAgent(request: SchedulingRequest, agent: SchedulingAgent): Rejection | undefined {
   const compiled = compile(request);
   if ('reason' in compiled) throw new RangeError(compiled.reason);
-  return reject(compiled, agent);
+  return reject(compiled, agent, 0);
 }
 
 interface Compiled {
   tenant: string;
+  replicasOn: ReadonlyMap<string, number>;
   need: ResourceAmount;
   runtime: Runtime;
   selector: LabelSelector;
@@ -108,6 +104,7 @@ function compile(request: SchedulingRequest): Compiled | { reason: string } {
   const map = request.template.placement?.agentSelector ?? {};
   return {
     tenant: request.tenant,
+    replicasOn: request.replicasOn ?? new Map(),
     need,
     runtime: requiredRuntime(request.template),
     selector: selectorFromMap(map),
@@ -118,58 +115,60 @@ function compile(request: SchedulingRequest): Compiled | { reason: string } {
   };
 }
 
-function reject(c: Compiled, agent: SchedulingAgent): Rejection | undefined {
+/** placedHere: replicas this scheduling call already put on the agent (their requests count as allocated). */
+function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Rejection | undefined {
   if (!agent.ready) return { filter: 'NotReady', message: 'not ready' };
   if (agent.unschedulable) return { filter: 'Unschedulable', message: 'unschedulable' };
   if (agent.owner !== undefined && agent.owner !== c.tenant) return { filter: 'PrivateAgent', message: 'private to another user' };
   if (!agent.runtimes.includes(c.runtime)) return { filter: 'RuntimeMissing', message: `needs the ${c.runtime} runtime` };
   if (!c.selector.matches(agent.labels)) return { filter: 'SelectorMismatch', message: `does not match placement.agentSelector ${c.selectorText}` };
-  const free = freeOn(agent);
+  const freeCpu = agent.allocatable.milliCpu - agent.allocated.milliCpu - placedHere * c.need.milliCpu;
+  const freeMemory = agent.allocatable.memoryBytes - agent.allocated.memoryBytes - placedHere * c.need.memoryBytes;
   // A zero request always fits, even on an overcommitted agent (Kubernetes best-effort).
-  if (c.need.milliCpu > 0 && c.need.milliCpu > free.milliCpu)
-    return { filter: 'InsufficientCpu', message: `not enough cpu (needs ${formatCpu(c.need.milliCpu)}, ${formatCpu(free.milliCpu)} free)` };
-  if (c.need.memoryBytes > 0 && c.need.memoryBytes > free.memoryBytes)
-    return { filter: 'InsufficientMemory', message: `not enough memory (needs ${formatMemory(c.need.memoryBytes)}, ${formatMemory(free.memoryBytes)} free)` };
+  if (c.need.milliCpu > 0 && c.need.milliCpu > freeCpu)
+    return { filter: 'InsufficientCpu', message: `not enough cpu (needs ${formatCpu(c.need.milliCpu)}, ${formatCpu(freeCpu)} free)` };
+  if (c.need.memoryBytes > 0 && c.need.memoryBytes > freeMemory)
+    return { filter: 'InsufficientMemory', message: `not enough memory (needs ${formatMemory(c.need.memoryBytes)}, ${formatMemory(freeMemory)} free)` };
   return undefined;
-}
-
-function freeOn(agent: SchedulingAgent): ResourceAmount {
-  return {
-    milliCpu: agent.allocatable.milliCpu - agent.allocated.milliCpu,
-    memoryBytes: agent.allocatable.memoryBytes - agent.allocated.memoryBytes,
-  };
 }
 
 const EPSILON = 1e-9;
 
-function place(c: Compiled, agents: readonly SchedulingAgent[]): Placement {
+interface Candidate {
+  agent: SchedulingAgent;
+  replicas: number;
+  load: number;
+}
+
+function place(c: Compiled, agents: readonly SchedulingAgent[], placed: ReadonlyMap<string, number>): Placement {
   if (agents.length === 0) return { reason: 'no agents have joined' };
   const counts = new Map<Filter, number>();
-  let best: { agent: SchedulingAgent; load: number } | undefined;
+  let best: Candidate | undefined;
   for (const agent of agents) {
-    const rejection = reject(c, agent);
+    const placedHere = placed.get(agent.name) ?? 0;
+    const rejection = reject(c, agent, placedHere);
     if (rejection) {
       counts.set(rejection.filter, (counts.get(rejection.filter) ?? 0) + 1);
       continue;
     }
-    const load = loadAfter(agent, c.need);
-    if (best === undefined || better(agent, load, best.agent, best.load)) best = { agent, load };
+    const candidate = { agent, replicas: (c.replicasOn.get(agent.name) ?? 0) + placedHere, load: loadAfter(agent, c.need, placedHere + 1) };
+    if (best === undefined || better(candidate, best)) best = candidate;
   }
   if (best) return { agent: best.agent.name };
   const parts = FILTERS.filter((f) => counts.has(f)).map((f) => phrase(f, counts.get(f)!, c));
   return { reason: `0/${agents.length} agents can run it: ${parts.join(', ')}` };
 }
 
-function better(a: SchedulingAgent, aLoad: number, b: SchedulingAgent, bLoad: number): boolean {
-  if (a.replicasOfWorkload !== b.replicasOfWorkload) return a.replicasOfWorkload < b.replicasOfWorkload;
-  if (Math.abs(aLoad - bLoad) > EPSILON) return aLoad < bLoad;
-  return a.name < b.name;
+function better(a: Candidate, b: Candidate): boolean {
+  if (a.replicas !== b.replicas) return a.replicas < b.replicas;
+  if (Math.abs(a.load - b.load) > EPSILON) return a.load < b.load;
+  return a.agent.name < b.agent.name;
 }
 
-/** Mean of the cpu and memory fractions allocated once `need` is placed on `agent`. */
-function loadAfter(agent: SchedulingAgent, need: ResourceAmount): number {
-  const cpu = fraction(agent.allocated.milliCpu + need.milliCpu, agent.allocatable.milliCpu);
-  const memory = fraction(agent.allocated.memoryBytes + need.memoryBytes, agent.allocatable.memoryBytes);
+/** Mean of the cpu and memory fractions allocated once `times` × `need` more are placed on `agent`. */
+function loadAfter(agent: SchedulingAgent, need: ResourceAmount, times: number): number {
+  const cpu = fraction(agent.allocated.milliCpu + times * need.milliCpu, agent.allocatable.milliCpu);
+  const memory = fraction(agent.allocated.memoryBytes + times * need.memoryBytes, agent.allocatable.memoryBytes);
   return (cpu + memory) / 2;
 }
 

@@ -1,152 +1,172 @@
-// Workload → Instances: the edge around planWorkload. Reads come from the caches; every write
-// goes to the store, and the caches (and so the next reconcile) see it through the watch.
+// Workload → Instances: the edge around planWorkload and the scheduler, like Nomad's
+// generic_sched around its reconciler. Each reconcile makes its writes in one transaction.
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Agent, Instance, Workload } from '../schemas/types.gen.ts';
-import type { ObjectStore } from '../store/types.ts';
+import type { Instance, Workload } from '../schemas/types.gen.ts';
+import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
+import type { ClusterCapacity } from './cluster-capacity.ts';
 import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, isDeleting, isScheduled } from './instance-state.ts';
 import type { ObjectCache } from './object-cache.ts';
 import { planWorkload } from './plan-workload.ts';
-import { requestOf } from './quantity.ts';
-import { scheduleReplicas, type SchedulingAgent } from './scheduler.ts';
+import { scheduleReplicas, type Placement } from './scheduler.ts';
 import { templateHash } from './template-hash.ts';
 import { workloadStatus } from './workload-status.ts';
 import { recordEvent } from './events.ts';
-import { parseCpu, parseMemory } from './quantity.ts';
 
 export interface WorkloadControllerDeps {
   store: ObjectStore;
   workloads: ObjectCache<Workload>;
   instances: ObjectCache<Instance>;
-  agents: ObjectCache<Agent>;
+  capacity: ClusterCapacity;
   now: () => Date;
 }
 
 export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
-export class WorkloadController {
-  /** Revision of this run's last Instance write (see reconcile). */
-  private lastWrite = 0;
+/**
+ * One reconcile's writes, made in one transaction. Reads come from the caches; the caches (and
+ * so the next reconcile) see the writes through the watch.
+ */
+interface Writes {
+  tx: StoreTransaction;
+  /** The last revision written per cached kind: the next run of this key waits until each cache has it. */
+  revisions: { instance: number; workload: number };
+  instancesChanged: boolean;
+}
 
+export class WorkloadController {
   constructor(private readonly deps: WorkloadControllerDeps) {}
 
-  private wrote(object: { metadata: { resourceVersion?: string } } | undefined): void {
-    if (object) this.lastWrite = Math.max(this.lastWrite, Number(object.metadata.resourceVersion));
-  }
-
   async reconcile(key: string): Promise<void> {
-    // Runs of different keys interleave (the queue runs several at once); each waits for the
-    // newest instance write any of them made, which is at least its own.
-    try {
-      await this.reconcileOnce(key);
-    } finally {
-      await this.deps.instances.caughtUp(this.lastWrite);
-    }
+    const [namespace, name] = key.split('/') as [string, string];
+    const { workloads, instances } = this.deps;
+    const workload = workloads.get(namespace, name);
+    const written = await this.reconcileOnce(key, workload, instances.byIndex('workload', key));
+    // The next run of this key must plan from these writes, not from the state before them
+    // (which would create the same instances twice).
+    if (written) await Promise.all([instances.caughtUp(written.instance), workloads.caughtUp(written.workload)]);
   }
 
-  private async reconcileOnce(key: string): Promise<void> {
-    const [namespace, name] = key.split('/') as [string, string];
-    const { store, workloads, instances: instanceCache } = this.deps;
-    const workload = workloads.get(namespace, name);
-    const instances = instanceCache.byIndex('workload', key);
-    if (!workload) {
-      // The Workload is gone (it had no finalizer yet, or it was forced): clean up after it.
-      for (const instance of instances) if (!isDeleting(instance)) await this.deleteInstance(instance);
-      return;
-    }
-    if (workload.metadata.deletionTimestamp) {
-      for (const instance of instances) if (!isDeleting(instance)) await this.deleteInstance(instance);
-      if (instances.length === 0 && workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER)) {
-        await store.update({ ...workload, metadata: { ...workload.metadata, finalizers: workload.metadata.finalizers.filter((f) => f !== WORKLOAD_FINALIZER) } });
-      }
-      return;
-    }
-    if (!workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER)) {
-      await store.update({ ...workload, metadata: { ...workload.metadata, finalizers: [...(workload.metadata.finalizers ?? []), WORKLOAD_FINALIZER] } });
-      return; // the update comes back through the watch and reconciles again
+  private async reconcileOnce(key: string, workload: Workload | undefined, instances: Instance[]): Promise<Writes['revisions'] | undefined> {
+    if (!workload || workload.metadata.deletionTimestamp) {
+      // Gone (it had no finalizer yet, or it was forced) or being deleted: stop every instance;
+      // the finalizer goes once none is left.
+      const doomed = instances.filter((i) => !isDeleting(i));
+      const release = workload && instances.length === 0 && workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER);
+      if (doomed.length === 0 && !release) return undefined;
+      return this.write(async (writes) => {
+        for (const instance of doomed) await this.deleteInstance(writes, instance);
+        if (release) await this.updateWorkload(writes, { ...workload, metadata: { ...workload.metadata, finalizers: workload.metadata.finalizers!.filter((f) => f !== WORKLOAD_FINALIZER) } });
+      });
     }
     const hash = templateHash(workload.spec);
     const plan = planWorkload(workload, instances, hash);
-    for (const { instance, reason } of plan.stop) {
-      await this.deleteInstance(instance);
-      await recordEvent(store, workload, reason, `stopping instance ${instance.metadata.name}${instance.spec.agent ? ` on ${instance.spec.agent}` : ''}`, this.deps.now(), reason === 'Lost' ? 'Warning' : 'Normal');
-    }
-    await this.placeAndSchedule(workload, hash, plan.place, instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost'));
-    const status = workloadStatus(workload, instanceCache.byIndex('workload', key), hash, this.deps.now().toISOString());
-    if (!isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status))) {
-      await store.updateStatus({ kind: 'Workload', namespace, name }, status);
-    }
-  }
-
-  /** Creates `count` new instances and binds them, plus any still waiting, to agents. */
-  private async placeAndSchedule(workload: Workload, hash: string, count: number, waiting: Instance[]): Promise<void> {
-    if (count === 0 && waiting.length === 0) return;
-    const key = workloadKey(workload.metadata.namespace!, workload.metadata.name);
-    const placements = scheduleReplicas({ tenant: workload.metadata.namespace!, template: workload.spec }, this.schedulingAgents(key), count + waiting.length);
-    const { store } = this.deps;
-    for (const [i, instance] of waiting.entries()) {
-      const placement = placements[i]!;
-      if ('agent' in placement) {
-        this.wrote(await store.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } }));
-        await recordEvent(store, workload, 'Scheduled', `instance ${instance.metadata.name} scheduled to ${placement.agent}`, this.deps.now());
-      } else if (instance.status?.message !== placement.reason) {
-        this.wrote(await store.updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: 'Pending', message: placement.reason }));
-        await recordEvent(store, workload, 'FailedScheduling', `instance ${instance.metadata.name}: ${placement.reason}`, this.deps.now(), 'Warning');
-      }
-    }
-    for (const placement of placements.slice(waiting.length)) {
-      const created = await store.create({
-        apiVersion: 'lattice/v1',
-        kind: 'Instance',
-        metadata: {
-          name: `${workload.metadata.name.slice(0, 44)}-${hash.slice(0, 5)}-${randomBytes(3).toString('hex')}`,
-          namespace: workload.metadata.namespace,
-          labels: { [WORKLOAD_LABEL]: workload.metadata.name },
-          finalizers: [INSTANCE_FINALIZER],
-        },
-        spec: { workload: workload.metadata.name, ...('agent' in placement ? { agent: placement.agent } : {}), template: workload.spec, templateHash: hash },
-        status: { state: 'Pending', restarts: 0, ...('reason' in placement ? { message: placement.reason } : { message: `scheduled to ${placement.agent}` }) },
+    const waiting = instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost');
+    const { binds, creates } = this.schedule(workload, hash, plan.place, waiting);
+    const needsFinalizer = !workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER);
+    const status = workloadStatus(workload, instances, hash, this.deps.now().toISOString());
+    const statusChanged = !isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status));
+    if (!needsFinalizer && plan.stop.length === 0 && binds.length === 0 && creates.length === 0 && !statusChanged) return undefined;
+    const assumed = [...binds.flatMap((b) => ('agent' in b.placement ? [{ ...b.instance, spec: { ...b.instance.spec, agent: b.placement.agent } }] : [])), ...creates.filter(isScheduled)];
+    for (const instance of assumed) this.deps.capacity.assume(instance);
+    try {
+      return await this.write(async (writes) => {
+        const { tx } = writes;
+        if (needsFinalizer) await this.updateWorkload(writes, { ...workload, metadata: { ...workload.metadata, finalizers: [...(workload.metadata.finalizers ?? []), WORKLOAD_FINALIZER] } });
+        for (const { instance, reason } of plan.stop) {
+          await this.deleteInstance(writes, instance);
+          await this.event(writes, workload, reason, `stopping instance ${instance.metadata.name}${instance.spec.agent ? ` on ${instance.spec.agent}` : ''}`, reason === 'Lost' ? 'Warning' : 'Normal');
+        }
+        for (const { instance, placement } of binds) {
+          if ('agent' in placement) {
+            this.instanceWrite(writes, await tx.update({ ...instance, spec: { ...instance.spec, agent: placement.agent } }));
+            await this.event(writes, workload, 'Scheduled', `instance ${instance.metadata.name} scheduled to ${placement.agent}`);
+          } else if (instance.status?.message !== placement.reason) {
+            const ref = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
+            this.instanceWrite(writes, await tx.updateStatus(ref, { ...instance.status, state: 'Pending', message: placement.reason }));
+            await this.event(writes, workload, 'FailedScheduling', `instance ${instance.metadata.name}: ${placement.reason}`, 'Warning');
+          }
+        }
+        for (const instance of creates) {
+          this.instanceWrite(writes, await tx.create(instance));
+          const agent = instance.spec.agent;
+          if (agent) await this.event(writes, workload, 'Scheduled', `instance ${instance.metadata.name} scheduled to ${agent}`);
+          else await this.event(writes, workload, 'FailedScheduling', `instance ${instance.metadata.name}: ${instance.status!.message}`, 'Warning');
+        }
+        // Status follows the instances the cache holds: after changing them, the next run
+        // (woken by their watch events) writes it from what they became.
+        if (statusChanged && !writes.instancesChanged) {
+          const written = await tx.updateStatus({ kind: 'Workload', namespace: workload.metadata.namespace, name: workload.metadata.name }, status);
+          writes.revisions.workload = Number(written.metadata.resourceVersion);
+        }
       });
-      this.wrote(created);
-      const message = 'agent' in placement ? `instance ${created.metadata.name} scheduled to ${placement.agent}` : `instance ${created.metadata.name}: ${placement.reason}`;
-      await recordEvent(store, workload, 'agent' in placement ? 'Scheduled' : 'FailedScheduling', message, this.deps.now(), 'agent' in placement ? 'Normal' : 'Warning');
+    } catch (error) {
+      for (const instance of assumed) this.deps.capacity.forget(instance);
+      throw error;
     }
   }
 
-  private schedulingAgents(workloadKeyValue: string): SchedulingAgent[] {
-    return this.deps.agents.list().map((agent) => {
-      const bound = this.deps.instances.byIndex('agent', agent.metadata.name).filter((i) => !isDeleting(i));
-      const allocated = bound.reduce((sum, i) => {
-        const request = requestOf(i.spec.template);
-        return { milliCpu: sum.milliCpu + request.milliCpu, memoryBytes: sum.memoryBytes + request.memoryBytes };
-      }, { milliCpu: 0, memoryBytes: 0 });
-      const allocatable = agent.status?.allocatable ?? agent.status?.capacity ?? {};
-      return {
-        name: agent.metadata.name,
-        labels: agent.metadata.labels ?? {},
-        ready: agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-        unschedulable: agent.spec.unschedulable ?? false,
-        ...(agent.spec.owner ? { owner: agent.spec.owner } : {}),
-        runtimes: agent.status?.runtimes ?? [],
-        allocatable: { milliCpu: allocatable.cpu ? parseCpu(allocatable.cpu) : 0, memoryBytes: allocatable.memory ? parseMemory(allocatable.memory) : 0 },
-        allocated,
-        replicasOfWorkload: bound.filter((i) => workloadKey(i.metadata.namespace!, i.spec.workload) === workloadKeyValue).length,
-      };
+  private async write(fn: (writes: Writes) => Promise<void>): Promise<Writes['revisions']> {
+    return this.deps.store.transact(async (tx) => {
+      const writes: Writes = { tx, revisions: { instance: 0, workload: 0 }, instancesChanged: false };
+      await fn(writes);
+      return writes.revisions;
     });
+  }
+
+  private instanceWrite(writes: Writes, object: StoredObject | undefined): void {
+    writes.instancesChanged = true;
+    if (object) writes.revisions.instance = Math.max(writes.revisions.instance, Number(object.metadata.resourceVersion));
+  }
+
+  private async updateWorkload(writes: Writes, workload: Workload): Promise<void> {
+    const written = await writes.tx.update(workload);
+    writes.revisions.workload = Math.max(writes.revisions.workload, Number(written.metadata.resourceVersion));
+  }
+
+  private async event(writes: Writes, workload: Workload, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
+    await recordEvent(writes.tx, workload, reason, message, this.deps.now(), type);
+  }
+
+  /**
+   * Places `count` new instances and binds those still waiting. Pure but for the capacity it
+   * reads: returns the writes to make; the caller assumes the placements before any await.
+   */
+  private schedule(workload: Workload, hash: string, count: number, waiting: Instance[]): { binds: { instance: Instance; placement: Placement }[]; creates: Instance[] } {
+    if (count === 0 && waiting.length === 0) return { binds: [], creates: [] };
+    const { capacity } = this.deps;
+    const namespace = workload.metadata.namespace!;
+    const request = { tenant: namespace, template: workload.spec, replicasOn: capacity.replicasOn(workloadKey(namespace, workload.metadata.name)) };
+    const placements = scheduleReplicas(request, capacity.agents(), count + waiting.length);
+    const binds = waiting.map((instance, i) => ({ instance, placement: placements[i]! }));
+    const creates = placements.slice(waiting.length).map((placement): Instance => ({
+      apiVersion: 'lattice/v1',
+      kind: 'Instance',
+      metadata: {
+        name: `${workload.metadata.name.slice(0, 44)}-${hash.slice(0, 5)}-${randomBytes(3).toString('hex')}`,
+        namespace,
+        labels: { [WORKLOAD_LABEL]: workload.metadata.name },
+        finalizers: [INSTANCE_FINALIZER],
+      },
+      spec: { workload: workload.metadata.name, ...('agent' in placement ? { agent: placement.agent } : {}), template: workload.spec, templateHash: hash },
+      status: { state: 'Pending', restarts: 0, message: 'agent' in placement ? `scheduled to ${placement.agent}` : placement.reason },
+    }));
+    return { binds, creates };
   }
 
   /** Never scheduled, or on an agent that is lost: nothing runs that needs stopping first. */
-  private async deleteInstance(instance: Instance): Promise<void> {
+  private async deleteInstance(writes: Writes, instance: Instance): Promise<void> {
+    const { tx } = writes;
     const key = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
     const nothingToStop = !isScheduled(instance) || instance.status?.state === 'Lost';
     if (nothingToStop && instance.metadata.finalizers?.length) {
-      this.wrote(await this.deps.store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } }));
+      this.instanceWrite(writes, await tx.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } }));
+      // Without finalizers the update above removed it already.
+      if (isDeleting(instance)) return;
     }
-    const deleted = await this.deps.store.delete(key).catch((error: { code?: string }) => {
-      if (error.code !== 'NotFound') throw error;
-      return undefined;
-    });
-    this.wrote(deleted?.object);
+    const existing = await tx.find(key);
+    if (!existing) return;
+    this.instanceWrite(writes, (await tx.delete(key)).object);
   }
 }
 

@@ -3,7 +3,7 @@
 // the change log in the same transaction; watchers follow the log through a ChangeFeed.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import { SqlAuthStore, type AuthStore } from './auth-store.ts';
@@ -38,6 +38,15 @@ export interface SqlStoreOptions {
   /** Errors nobody awaits (the change feed's reads); the store retries them itself. */
   onBackgroundError?: (error: unknown) => void;
 }
+
+interface PendingTransaction {
+  fn: (tx: StoreTransaction) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Transactions sharing one commit at most (bounds how long a commit holds the writer). */
+const MAX_GROUP_COMMIT = 256;
 
 interface WriteContext {
   adapter: DialectAdapter;
@@ -74,21 +83,65 @@ export class SqlStore implements ObjectStore {
     return this.adapter.backend;
   }
 
-  async transact<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    let committed: ChangesTable[] = [];
-    let result: T;
+  /**
+   * Group commit: transactions that arrive while one commits wait, then run one after the
+   * other inside a single database transaction, each in its own savepoint, and share one
+   * commit (one fsync). A transaction that fails rolls back to its savepoint alone; its
+   * revisions are reused by the next, so the log stays gapless.
+   */
+  transact<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn: fn as (tx: StoreTransaction) => Promise<unknown>, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length === 1 && !this.committing) setImmediate(() => void this.commitPending());
+    });
+  }
+
+  private readonly pending: PendingTransaction[] = [];
+  private committing = false;
+
+  private async commitPending(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
     try {
-      result = await this.adapter.writer.transaction().execute(async (trx) => {
-        const tx = new SqlTransaction(trx, this.context);
-        const value = await fn(tx);
-        committed = await tx.flush();
-        return value;
-      });
-    } catch (error) {
-      throw this.mapDriverError(error);
+      while (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_GROUP_COMMIT));
+    } finally {
+      this.committing = false;
     }
+  }
+
+  private async commitBatch(batch: PendingTransaction[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown; changes: ChangesTable[] } | { ok: false; error: unknown })[] = [];
+    try {
+      const trx = await this.adapter.writer.startTransaction().execute();
+      try {
+        for (const { fn } of batch) {
+          await sql`savepoint lattice_tx`.execute(trx);
+          const tx = new SqlTransaction(trx, this.context);
+          try {
+            const value = await fn(tx);
+            const changes = await tx.flush();
+            await sql`release savepoint lattice_tx`.execute(trx);
+            outcomes.push({ ok: true, value, changes });
+          } catch (error) {
+            await sql`rollback to savepoint lattice_tx`.execute(trx);
+            await sql`release savepoint lattice_tx`.execute(trx);
+            outcomes.push({ ok: false, error: this.mapDriverError(error) });
+          }
+        }
+        await trx.commit().execute();
+      } catch (error) {
+        await trx.rollback().execute().catch(() => {});
+        throw error;
+      }
+    } catch (error) {
+      // The commit itself failed (or the database went away): nothing of the batch is written.
+      const mapped = this.mapDriverError(error);
+      for (const { reject } of batch) reject(mapped);
+      return;
+    }
+    const committed = outcomes.flatMap((o) => (o.ok ? o.changes : []));
     if (committed.length > 0) this.feed.publish(committed.map(toChangeRecord));
-    return result;
+    outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
   }
 
   /** Driver errors become domain errors; the caller's own errors pass through untouched. */

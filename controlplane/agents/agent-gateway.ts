@@ -7,12 +7,18 @@ import type { AgentFacts, Instance, InstanceStatus, ObservedInstance, ServerMess
 import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.ts';
 import type { ObjectStore } from '../../store/types.ts';
 import type { AgentLink } from '../../reconciler/agent-link.ts';
+import { NOTHING_IN_FLIGHT, type InFlight } from '../../reconciler/plan-agent-actions.ts';
 import { INSTANCE_FINALIZER } from '../../reconciler/instance-state.ts';
 
 interface Connection {
   socket: WebSocket;
   observed: Map<string, ObservedInstance>;
-  inFlight: Map<string, string>;
+  /** Deploys sent and not yet reported: uid → templateHash. */
+  deploys: Map<string, string>;
+  /** Stops sent and not yet answered with gone: uid → when sent. */
+  stops: Map<string, number>;
+  /** When lastHeartbeatTime was last written to the Agent. */
+  persistedAt: number;
 }
 
 export interface GatewayDeps {
@@ -20,15 +26,24 @@ export interface GatewayDeps {
   now: () => Date;
   /** The Instance with this uid, from the reconciler's cache. */
   findInstance: (uid: string) => Instance | undefined;
+  /** Whether the Agent is Ready as the reconciler's cache has it (undefined: no cache here). */
+  isReady?: (agent: string) => boolean | undefined;
+  /** Heartbeats are kept in memory; the Agent's lastHeartbeatTime is written this often. */
+  heartbeatPersistMs?: number;
   log: { warn(message: string): void; error(error: unknown, message: string): void };
 }
 
 const CLOSE_POLICY = 1008;
 const CLOSE_REPLACED = 4000;
+const HEARTBEAT_PERSIST_MS = 30_000;
+/** A stop unanswered this long is presumed lost and sent again. */
+const STOP_RESEND_MS = 30_000;
 
 export class AgentGateway implements AgentLink {
   private readonly connections = new Map<string, Connection>();
   private readonly listeners: ((agent: string) => void)[] = [];
+  /** When each agent was last heard from; kept after it disconnects. */
+  private readonly heard = new Map<string, number>();
 
   constructor(private readonly deps: GatewayDeps) {}
 
@@ -37,15 +52,29 @@ export class AgentGateway implements AgentLink {
     return connection && [...connection.observed.values()];
   }
 
-  inFlight(agent: string): ReadonlyMap<string, string> {
-    return this.connections.get(agent)?.inFlight ?? new Map();
+  inFlight(agent: string): InFlight {
+    const connection = this.connections.get(agent);
+    if (!connection) return NOTHING_IN_FLIGHT;
+    const since = this.deps.now().getTime() - STOP_RESEND_MS;
+    const stops = new Set<string>();
+    for (const [uid, sentAt] of connection.stops) if (sentAt > since) stops.add(uid);
+    return { deploys: connection.deploys, stops };
+  }
+
+  lastHeard(agent: string): number | undefined {
+    return this.heard.get(agent);
   }
 
   send(agent: string, message: ServerMessage): boolean {
     const connection = this.connections.get(agent);
     if (!connection) return false;
-    if (message.type === 'deploy') connection.inFlight.set(message.instance.uid, message.instance.templateHash);
-    else connection.inFlight.delete(message.uid);
+    if (message.type === 'deploy') {
+      connection.deploys.set(message.instance.uid, message.instance.templateHash);
+      connection.stops.delete(message.instance.uid);
+    } else {
+      connection.deploys.delete(message.uid);
+      connection.stops.set(message.uid, this.deps.now().getTime());
+    }
     connection.socket.send(JSON.stringify(message));
     return true;
   }
@@ -84,8 +113,9 @@ export class AgentGateway implements AgentLink {
           return;
         }
         const msg = result.value;
+        this.heard.set(agent, this.deps.now().getTime());
         if (msg.type === 'hello') {
-          connection = { socket, observed: new Map(msg.instances.map((i) => [i.uid, i])), inFlight: new Map() };
+          connection = { socket, observed: new Map(msg.instances.map((i) => [i.uid, i])), deploys: new Map(), stops: new Map(), persistedAt: this.deps.now().getTime() };
           this.connections.set(agent, connection);
           await this.markReady(agent, msg.agent);
           for (const observed of msg.instances) await this.writeInstanceStatus(agent, observed);
@@ -93,14 +123,22 @@ export class AgentGateway implements AgentLink {
           socket.close(CLOSE_POLICY, 'send hello first');
           return;
         } else if (msg.type === 'heartbeat') {
-          await this.markReady(agent, undefined);
+          // Liveness lives in memory (the lifecycle controller asks lastHeard); the Agent object
+          // is written only when it is not Ready any more, and otherwise now and then.
+          const now = this.deps.now().getTime();
+          if (this.deps.isReady?.(agent) === false || now - connection.persistedAt >= (this.deps.heartbeatPersistMs ?? HEARTBEAT_PERSIST_MS)) {
+            connection.persistedAt = now;
+            await this.markReady(agent, undefined);
+          }
+          return;
         } else if (msg.type === 'status') {
           connection.observed.set(msg.instance.uid, msg.instance);
-          if (connection.inFlight.get(msg.instance.uid) === msg.instance.templateHash) connection.inFlight.delete(msg.instance.uid);
+          if (connection.deploys.get(msg.instance.uid) === msg.instance.templateHash) connection.deploys.delete(msg.instance.uid);
           await this.writeInstanceStatus(agent, msg.instance);
         } else {
           connection.observed.delete(msg.uid);
-          connection.inFlight.delete(msg.uid);
+          connection.deploys.delete(msg.uid);
+          connection.stops.delete(msg.uid);
           await this.finishDeletion(agent, msg.uid);
         }
         this.changed(agent);

@@ -12,6 +12,8 @@ interface Case {
   observed: ObservedInstance[];
   /** uid → templateHash of deploys sent and not yet reported; omitted: the default. */
   inFlight?: [string, string][];
+  /** uids told to stop and not yet reported gone. */
+  stopping?: string[];
   /** deploy: instance names in desired order; stop, ignore: uids. */
   want: { deploy: string[]; stop: string[]; ignore: string[] };
   todo?: string;
@@ -144,6 +146,27 @@ const cases: Case[] = [
     want: { deploy: ['a'], stop: ['a'], ignore: [] },
   },
   {
+    name: 'a stop on its way is not sent again',
+    desired: [],
+    observed: [observed({ uid: 'x' }), observed({ uid: 'y' })],
+    stopping: ['x'],
+    want: { deploy: [], stop: ['y'], ignore: ['x'] },
+  },
+  {
+    name: 'a stop on its way for a uid no longer reported: nothing',
+    desired: [],
+    observed: [],
+    stopping: ['x'],
+    want: { deploy: [], stop: [], ignore: [] },
+  },
+  {
+    name: 'a uid told to stop but desired again (recreated binding): not stopped, deployed if absent',
+    desired: [instance({ name: 'x' })],
+    observed: [observed({ uid: 'x', hash: OLD })],
+    stopping: ['x'],
+    want: { deploy: ['x'], stop: [], ignore: [] },
+  },
+  {
     name: 'many mixed',
     desired: [
       instance({ name: 'same' }),
@@ -165,14 +188,18 @@ const cases: Case[] = [
       ['flying-old', OLD],
       ['orphan', NEW],
     ],
-    want: { deploy: ['absent', 'stale', 'flying-old'], stop: ['orphan', 'going'], ignore: ['same', 'flying'] },
+    stopping: ['going'],
+    want: { deploy: ['absent', 'stale', 'flying-old'], stop: ['orphan'], ignore: ['same', 'flying', 'going'] },
   },
 ];
 
 describe('planAgentActions', () => {
   for (const row of cases) {
     test(row.name, { todo: row.todo }, () => {
-      const actions = row.inFlight ? planAgentActions(row.desired, row.observed, new Map(row.inFlight)) : planAgentActions(row.desired, row.observed);
+      const actions =
+        row.inFlight || row.stopping
+          ? planAgentActions(row.desired, row.observed, { deploys: new Map(row.inFlight), stops: new Set(row.stopping) })
+          : planAgentActions(row.desired, row.observed);
       assert.deepEqual({ deploy: actions.deploy.map((i) => i.metadata.name), stop: actions.stop, ignore: actions.ignore }, row.want);
     });
   }
@@ -186,9 +213,9 @@ describe('planAgentActions', () => {
     const desired = [instance({ name: 'a' }), instance({ name: 'b', hash: NEW })];
     const first = planAgentActions(desired, [observed({ uid: 'b', hash: OLD }), observed({ uid: 'x' })]);
     assert.deepEqual(first.deploy.map((i) => i.metadata.uid), ['a', 'b']);
-    const inFlight = new Map(first.deploy.map((i) => [i.metadata.uid!, i.spec.templateHash]));
-    // Sent, not reported yet: nothing resent, the orphan still stopped.
-    assert.deepEqual(planAgentActions(desired, [observed({ uid: 'b', hash: OLD }), observed({ uid: 'x' })], inFlight), { deploy: [], stop: ['x'], ignore: ['a', 'b'] });
+    const inFlight = { deploys: new Map(first.deploy.map((i) => [i.metadata.uid!, i.spec.templateHash])), stops: new Set(first.stop) };
+    // Sent, not answered yet: nothing resent, the orphan's stop included.
+    assert.deepEqual(planAgentActions(desired, [observed({ uid: 'b', hash: OLD }), observed({ uid: 'x' })], inFlight), { deploy: [], stop: [], ignore: ['a', 'b', 'x'] });
     // Reported: nothing to do, in flight or not.
     const reported = [observed({ uid: 'a' }), observed({ uid: 'b' })];
     assert.deepEqual(planAgentActions(desired, reported, inFlight), { deploy: [], stop: [], ignore: ['a', 'b'] });

@@ -18,13 +18,12 @@ function agent(overrides: Partial<SchedulingAgent> = {}): SchedulingAgent {
     runtimes: ['docker', 'process'],
     allocatable: { milliCpu: 4000, memoryBytes: 8 * Gi },
     allocated: { milliCpu: 0, memoryBytes: 0 },
-    replicasOfWorkload: 0,
     ...overrides,
   };
 }
 
 /** alice's process workload with no requests, unless told otherwise. */
-function request(options: { tenant?: string; image?: string; cpu?: string; memory?: string; selector?: Record<string, string> } = {}): SchedulingRequest {
+function request(options: { tenant?: string; image?: string; cpu?: string; memory?: string; selector?: Record<string, string>; replicasOn?: Record<string, number> } = {}): SchedulingRequest {
   const template: WorkloadSpec = options.image !== undefined ? { image: options.image } : { command: ['sleep', 'infinity'] };
   if (options.cpu !== undefined || options.memory !== undefined) {
     template.resources = {
@@ -33,7 +32,7 @@ function request(options: { tenant?: string; image?: string; cpu?: string; memor
     };
   }
   if (options.selector) template.placement = { agentSelector: options.selector };
-  return { tenant: options.tenant ?? 'alice', template };
+  return { tenant: options.tenant ?? 'alice', template, ...(options.replicasOn ? { replicasOn: new Map(Object.entries(options.replicasOn)) } : {}) };
 }
 
 const used = (milliCpu: number, memoryBytes: number) => ({ milliCpu, memoryBytes });
@@ -152,8 +151,8 @@ const cases: Case[] = [
   },
   {
     name: 'spread beats least allocated',
-    request: request({ cpu: '100m' }),
-    agents: [agent({ name: 'empty', replicasOfWorkload: 1 }), agent({ name: 'loaded', allocated: used(3000, 6 * Gi) })],
+    request: request({ cpu: '100m', replicasOn: { empty: 1 } }),
+    agents: [agent({ name: 'empty' }), agent({ name: 'loaded', allocated: used(3000, 6 * Gi) })],
     want: { agent: 'loaded' },
   },
   {
@@ -208,8 +207,8 @@ const replicaCases: ReplicasCase[] = [
   },
   {
     name: 'replicas already bound count towards the spread',
-    request: request(),
-    agents: [agent({ name: 'a', replicasOfWorkload: 2 }), agent({ name: 'b' }), agent({ name: 'c', replicasOfWorkload: 1 })],
+    request: request({ replicasOn: { a: 2, c: 1 } }),
+    agents: [agent({ name: 'a' }), agent({ name: 'b' }), agent({ name: 'c' })],
     count: 3,
     want: [{ agent: 'b' }, { agent: 'b' }, { agent: 'c' }],
   },

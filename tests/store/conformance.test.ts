@@ -302,6 +302,37 @@ for (const backend of allBackends()) {
       assert.equal(withoutBookmarks(events)[0]!.object.metadata.name, 'after');
     });
 
+    test('concurrent transactions share commits; the ones that fail leave no trace and burn no revision', async (t) => {
+      const store = await fresh(t);
+      await store.create(workload('taken'));
+      const watch = store.watch({ fromRevision: 1, bookmarkIntervalMs: 60_000 });
+      // Issued in one tick, so they land in the same group commit.
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 60 }, (_, i) =>
+          store.transact(async (tx) => {
+            const created = await tx.create(workload(`g${i}`));
+            if (i % 3 === 1) await tx.create(workload('taken')); // AlreadyExists: this one rolls back
+            if (i % 3 === 2) await tx.updateStatus(key(`g${i}`), { phase: 'Running' });
+            if (i % 10 === 9) throw new Error(`caller ${i} gave up`);
+            return created.metadata.name;
+          }),
+        ),
+      );
+      const kept = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+      outcomes.forEach((o, i) => {
+        if (i % 3 === 1) assert.ok(o.status === 'rejected' && o.reason instanceof AlreadyExistsError, `transaction ${i} fails on its own`);
+        else if (i % 10 === 9) assert.ok(o.status === 'rejected' && /gave up/.test((o.reason as Error).message), `transaction ${i} keeps the caller's error`);
+        else assert.equal(o.status, 'fulfilled', `transaction ${i} commits`);
+      });
+      const expectedWrites = kept.reduce((n, i) => n + (i % 3 === 2 ? 2 : 1), 0);
+      assert.equal(await store.currentRevision(), 1 + expectedWrites, 'gapless: failed transactions took no revision');
+      const names = (await store.list({ kind: 'Workload' })).items.map((o) => o.metadata.name).sort();
+      assert.deepEqual(names, ['taken', ...kept.map((i) => `g${i}`)].sort());
+      const events = withoutBookmarks(await collectEvents(watch, (e) => e.length === expectedWrites));
+      events.forEach((e, i) => assert.equal(e.revision, i + 2));
+      assert.equal((await store.get(key('g2'))).status !== undefined, true);
+    });
+
     test('a transaction gives each write its own revision and commits them together', async (t) => {
       const store = await fresh(t);
       const results = await store.transact(async (tx) => {

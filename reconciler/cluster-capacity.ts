@@ -1,0 +1,137 @@
+// What the scheduler reads, kept up to date as the caches change instead of recomputed per
+// placement: one SchedulingAgent view per agent, the requests bound to each agent, and how many
+// replicas of each workload every agent holds. Placements made here and not yet seen back
+// through the watch are "assumed" (as the Kubernetes scheduler calls it), so reconciles running
+// at the same time never fill an agent past its capacity.
+import type { Agent, Instance } from '../schemas/types.gen.ts';
+import { isDeleting } from './instance-state.ts';
+import { parseCpu, parseMemory } from './quantity.ts';
+import type { SchedulingAgent } from './scheduler.ts';
+import type { ResourceAmount } from './types.ts';
+
+interface Binding {
+  agent: string;
+  workload: string;
+  request: ResourceAmount;
+  /** Made by this process and not yet seen in the instance cache. */
+  assumed: boolean;
+}
+
+const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
+const workloadOf = (instance: Instance) => `${instance.metadata.namespace}/${instance.spec.workload}`;
+
+export class ClusterCapacity {
+  private readonly views = new Map<string, SchedulingAgent>();
+  private viewList: SchedulingAgent[] | undefined;
+  /** Instance key → where it is bound and what it asks for. */
+  private readonly bindings = new Map<string, Binding>();
+  /** Agent → the sum of the requests bound there (the object the agent's view points at). */
+  private readonly allocated = new Map<string, ResourceAmount>();
+  /** Workload key → agent → replicas bound there. */
+  private readonly replicas = new Map<string, Map<string, number>>();
+  private readonly requests = new Map<string, ResourceAmount>();
+
+  /** Every agent, as the scheduler sees it; the allocations inside are live (read, never keep). */
+  agents(): readonly SchedulingAgent[] {
+    return (this.viewList ??= [...this.views.values()]);
+  }
+
+  replicasOn(workloadKey: string): ReadonlyMap<string, number> {
+    return this.replicas.get(workloadKey) ?? new Map();
+  }
+
+  observeAgent(current: Agent | undefined, previous: Agent | undefined): void {
+    this.viewList = undefined;
+    if (!current) {
+      this.views.delete(previous!.metadata.name);
+      return;
+    }
+    const name = current.metadata.name;
+    const allocatable = current.status?.allocatable ?? current.status?.capacity ?? {};
+    this.views.set(name, {
+      name,
+      labels: current.metadata.labels ?? {},
+      ready: current.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      unschedulable: current.spec.unschedulable ?? false,
+      ...(current.spec.owner ? { owner: current.spec.owner } : {}),
+      runtimes: current.status?.runtimes ?? [],
+      allocatable: { milliCpu: this.quantity(allocatable.cpu, parseCpu), memoryBytes: this.quantity(allocatable.memory, parseMemory) },
+      allocated: this.allocatedOn(name),
+    });
+  }
+
+  /** An instance changed in the cache: it replaces whatever was assumed under its name. */
+  observeInstance(current: Instance | undefined, previous: Instance | undefined): void {
+    const instance = current ?? previous!;
+    const key = keyOf(instance.metadata.namespace, instance.metadata.name);
+    this.unbind(key);
+    if (current && current.spec.agent !== undefined && !isDeleting(current)) {
+      this.bind(key, { agent: current.spec.agent, workload: workloadOf(current), request: this.requestOf(current), assumed: false });
+    }
+  }
+
+  /** This process is about to bind the instance: count it now, before the write comes back. */
+  assume(instance: Instance): void {
+    const key = keyOf(instance.metadata.namespace, instance.metadata.name);
+    this.unbind(key);
+    this.bind(key, { agent: instance.spec.agent!, workload: workloadOf(instance), request: this.requestOf(instance), assumed: true });
+  }
+
+  /** The write of an assumed binding failed: it will not come back. */
+  forget(instance: Instance): void {
+    const key = keyOf(instance.metadata.namespace, instance.metadata.name);
+    if (this.bindings.get(key)?.assumed) this.unbind(key);
+  }
+
+  private bind(key: string, binding: Binding): void {
+    this.bindings.set(key, binding);
+    const total = this.allocatedOn(binding.agent);
+    total.milliCpu += binding.request.milliCpu;
+    total.memoryBytes += binding.request.memoryBytes;
+    let perAgent = this.replicas.get(binding.workload);
+    if (!perAgent) this.replicas.set(binding.workload, (perAgent = new Map()));
+    perAgent.set(binding.agent, (perAgent.get(binding.agent) ?? 0) + 1);
+  }
+
+  private unbind(key: string): void {
+    const binding = this.bindings.get(key);
+    if (!binding) return;
+    this.bindings.delete(key);
+    const total = this.allocatedOn(binding.agent);
+    total.milliCpu -= binding.request.milliCpu;
+    total.memoryBytes -= binding.request.memoryBytes;
+    const perAgent = this.replicas.get(binding.workload)!;
+    const count = perAgent.get(binding.agent)! - 1;
+    if (count > 0) perAgent.set(binding.agent, count);
+    else perAgent.delete(binding.agent);
+    if (perAgent.size === 0) this.replicas.delete(binding.workload);
+  }
+
+  private allocatedOn(agent: string): ResourceAmount {
+    let total = this.allocated.get(agent);
+    if (!total) this.allocated.set(agent, (total = { milliCpu: 0, memoryBytes: 0 }));
+    return total;
+  }
+
+  // Quantities repeat across thousands of instances: parse each distinct pair once. A quantity
+  // that slipped past the schema counts as 0 here; the scheduler reports it on placement.
+  private requestOf(instance: Instance): ResourceAmount {
+    const { cpu, memory } = instance.spec.template.resources ?? {};
+    const memo = `${cpu ?? ''}|${memory ?? ''}`;
+    let request = this.requests.get(memo);
+    if (!request) {
+      request = { milliCpu: this.quantity(cpu, parseCpu), memoryBytes: this.quantity(memory, parseMemory) };
+      if (this.requests.size < 10_000) this.requests.set(memo, request);
+    }
+    return request;
+  }
+
+  private quantity(value: string | undefined, parse: (q: string) => number): number {
+    if (value === undefined) return 0;
+    try {
+      return parse(value);
+    } catch {
+      return 0;
+    }
+  }
+}
