@@ -51,8 +51,18 @@ export function requiredRuntime(spec: WorkloadSpec): Runtime {
   return spec.image !== undefined ? 'docker' : 'process';
 }
 
-export function scheduleInstance(request: SchedulingRequest, agents: readonly SchedulingAgent[]): Placement {
-  return scheduleReplicas(request, agents, 1)[0]!;
+/**
+ * Large fleets: score only the first `scoreLimit` agents that fit, looking from `startAt` on
+ * (like Nomad's limit iterator and Kubernetes' percentageOfNodesToScore). The caller moves
+ * startAt between calls, so placements spread over the fleet. Absent: every agent is scored.
+ */
+export interface ScheduleOptions {
+  scoreLimit?: number;
+  startAt?: number;
+}
+
+export function scheduleInstance(request: SchedulingRequest, agents: readonly SchedulingAgent[], options: ScheduleOptions = {}): Placement {
+  return scheduleReplicas(request, agents, 1, options)[0]!;
 }
 
 /**
@@ -60,13 +70,13 @@ export function scheduleInstance(request: SchedulingRequest, agents: readonly Sc
  * allocated, their replicas counted), so replicas spread. The input agents are not modified:
  * what this call places is kept aside, so agents can be the caller's live views.
  */
-export function scheduleReplicas(request: SchedulingRequest, agents: readonly SchedulingAgent[], count: number): Placement[] {
+export function scheduleReplicas(request: SchedulingRequest, agents: readonly SchedulingAgent[], count: number, options: ScheduleOptions = {}): Placement[] {
   const compiled = compile(request);
   if ('reason' in compiled) return Array.from({ length: count }, () => compiled);
   const placed = new Map<string, number>();
   const placements: Placement[] = [];
   for (let i = 0; i < count; i++) {
-    const placement = place(compiled, agents, placed);
+    const placement = place(compiled, agents, placed, options);
     placements.push(placement);
     if ('agent' in placement) placed.set(placement.agent, (placed.get(placement.agent) ?? 0) + 1);
   }
@@ -140,17 +150,22 @@ interface Candidate {
   load: number;
 }
 
-function place(c: Compiled, agents: readonly SchedulingAgent[], placed: ReadonlyMap<string, number>): Placement {
-  if (agents.length === 0) return { reason: 'no agents have joined' };
+function place(c: Compiled, agents: readonly SchedulingAgent[], placed: ReadonlyMap<string, number>, { scoreLimit = Infinity, startAt = 0 }: ScheduleOptions): Placement {
+  const n = agents.length;
+  if (n === 0) return { reason: 'no agents have joined' };
   const counts = new Map<Filter, number>();
   let best: Candidate | undefined;
-  for (const agent of agents) {
+  let feasible = 0;
+  const start = ((startAt % n) + n) % n;
+  for (let i = 0; i < n && feasible < scoreLimit; i++) {
+    const agent = agents[(start + i) % n]!;
     const placedHere = placed.get(agent.name) ?? 0;
     const rejection = reject(c, agent, placedHere);
     if (rejection) {
       counts.set(rejection.filter, (counts.get(rejection.filter) ?? 0) + 1);
       continue;
     }
+    feasible += 1;
     const candidate = { agent, replicas: (c.replicasOn.get(agent.name) ?? 0) + placedHere, load: loadAfter(agent, c.need, placedHere + 1) };
     if (best === undefined || better(candidate, best)) best = candidate;
   }

@@ -34,7 +34,15 @@ interface Writes {
   instancesChanged: boolean;
 }
 
+/** Agents scored per placement on a large fleet: enough for a good fit, few enough for 1,000s of agents. */
+export function scoreLimit(agents: number): number {
+  return Math.max(16, 2 * Math.ceil(Math.log2(Math.max(2, agents))));
+}
+
 export class WorkloadController {
+  /** Where the next placement starts looking (see ScheduleOptions). */
+  private cursor = 0;
+
   constructor(private readonly deps: WorkloadControllerDeps) {}
 
   async reconcile(key: string): Promise<void> {
@@ -137,7 +145,10 @@ export class WorkloadController {
     const { capacity } = this.deps;
     const namespace = workload.metadata.namespace!;
     const request = { tenant: namespace, template: workload.spec, replicasOn: capacity.replicasOn(workloadKey(namespace, workload.metadata.name)) };
-    const placements = scheduleReplicas(request, capacity.agents(), count + waiting.length);
+    const agents = capacity.agents();
+    const limit = scoreLimit(agents.length);
+    const placements = scheduleReplicas(request, agents, count + waiting.length, { scoreLimit: limit, startAt: this.cursor });
+    this.cursor = (this.cursor + limit) % Math.max(1, agents.length);
     const binds = waiting.map((instance, i) => ({ instance, placement: placements[i]! }));
     const creates = placements.slice(waiting.length).map((placement): Instance => ({
       apiVersion: 'lattice/v1',

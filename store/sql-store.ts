@@ -10,6 +10,7 @@ import { SqlAuthStore, type AuthStore } from './auth-store.ts';
 import { ChangeFeed, type ChangeRecord } from './change-feed.ts';
 import { AlreadyExistsError, ConflictError, GoneError, InvalidError, NotFoundError, isStoreError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
+import { PreparedInsert, PreparedQuery } from './prepared-query.ts';
 import { parseLabelSelector } from './label-selector.ts';
 import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, userMeta } from './object-meta.ts';
 import type {
@@ -48,8 +49,33 @@ interface PendingTransaction {
 /** Transactions sharing one commit at most (bounds how long a commit holds the writer). */
 const MAX_GROUP_COMMIT = 256;
 
+/** The statements every write runs, prepared once per store (see prepared-query.ts). */
+function hotStatements() {
+  const placeholder = (arg: string) => arg as never;
+  return {
+    find: new PreparedQuery(3, (db, [kind, namespace, name]) =>
+      db.selectFrom('objects').select('body').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+    ),
+    insert: new PreparedQuery(6, (db, [kind, namespace, name, uid, revision, body]) =>
+      db.insertInto('objects').values({ kind: kind!, namespace: namespace!, name: name!, uid: uid!, revision: placeholder(revision!), body: body! }),
+    ),
+    update: new PreparedQuery(5, (db, [revision, body, kind, namespace, name]) =>
+      db.updateTable('objects').set({ revision: placeholder(revision!), body: body! }).where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+    ),
+    remove: new PreparedQuery(3, (db, [kind, namespace, name]) =>
+      db.deleteFrom('objects').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+    ),
+    insertChanges: new PreparedInsert<ChangesTable>(['revision', 'kind', 'namespace', 'name', 'type', 'object', 'prev_labels'], (db, rows) =>
+      db.insertInto('changes').values(rows as never),
+    ),
+  };
+}
+
+type HotStatements = ReturnType<typeof hotStatements>;
+
 interface WriteContext {
   adapter: DialectAdapter;
+  statements: HotStatements;
   now: () => Date;
   historyKinds: ReadonlySet<string>;
   historyLimit: number;
@@ -70,6 +96,7 @@ export class SqlStore implements ObjectStore {
   static async open(adapter: DialectAdapter, options: SqlStoreOptions = {}): Promise<SqlStore> {
     const context: WriteContext = {
       adapter,
+      statements: hotStatements(),
       now: options.now ?? (() => new Date()),
       historyKinds: new Set(options.historyKinds ?? ['Workload']),
       historyLimit: options.historyLimit ?? 10,
@@ -114,9 +141,14 @@ export class SqlStore implements ObjectStore {
     try {
       const trx = await this.adapter.writer.startTransaction().execute();
       try {
+        // Taken before any savepoint: on PostgreSQL a row lock taken inside one would be lost
+        // when it rolls back.
+        const counter = new RevisionCounter(trx, this.context.adapter);
+        await counter.lock();
         for (const { fn } of batch) {
           await sql`savepoint lattice_tx`.execute(trx);
-          const tx = new SqlTransaction(trx, this.context);
+          const before = counter.revision;
+          const tx = new SqlTransaction(trx, this.context, counter);
           try {
             const value = await fn(tx);
             const changes = await tx.flush();
@@ -125,9 +157,11 @@ export class SqlStore implements ObjectStore {
           } catch (error) {
             await sql`rollback to savepoint lattice_tx`.execute(trx);
             await sql`release savepoint lattice_tx`.execute(trx);
+            counter.revision = before;
             outcomes.push({ ok: false, error: this.mapDriverError(error) });
           }
         }
+        await counter.save();
         await trx.commit().execute();
       } catch (error) {
         await trx.rollback().execute().catch(() => {});
@@ -162,7 +196,7 @@ export class SqlStore implements ObjectStore {
 
   get(key: ObjectKey): Promise<StoredObject> {
     return this.read(async (db) => {
-      const found = await findObject(db, key);
+      const found = await findObject(db, this.context.statements, key);
       if (!found) throw new NotFoundError(describeKey(key));
       return found;
     });
@@ -232,7 +266,7 @@ export class SqlStore implements ObjectStore {
 
   history(key: ObjectKey): Promise<SpecRevision[]> {
     return this.read(async (db) => {
-      const current = await findObject(db, key);
+      const current = await findObject(db, this.context.statements, key);
       if (!current) throw new NotFoundError(describeKey(key));
       const rows = await db
         .selectFrom('spec_revisions')
@@ -251,8 +285,37 @@ export class SqlStore implements ObjectStore {
   }
 }
 
+/**
+ * The global revision within one database transaction: taken (on PostgreSQL: locked) before the
+ * first write, advanced in memory by every write, stored once before commit.
+ */
+class RevisionCounter {
+  revision: number | undefined;
+  private taken: number | undefined;
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly adapter: DialectAdapter,
+  ) {}
+
+  async lock(): Promise<number> {
+    if (this.taken === undefined) this.revision = this.taken = await this.adapter.lockRevision(this.trx);
+    return this.revision!;
+  }
+
+  next(): number {
+    this.revision! += 1;
+    return this.revision!;
+  }
+
+  async save(): Promise<void> {
+    if (this.taken === undefined || this.revision === this.taken) return;
+    await this.trx.updateTable('meta').set({ value: this.revision! }).where('key', '=', 'revision').execute();
+    await this.adapter.announce(this.trx, this.revision!);
+  }
+}
+
 class SqlTransaction implements StoreTransaction {
-  private revision: number | undefined;
   private readonly changes: ChangesTable[] = [];
   private readonly specRevisions: SpecRevisionsTable[] = [];
   private readonly deletedUids = new Set<string>();
@@ -260,6 +323,7 @@ class SqlTransaction implements StoreTransaction {
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly context: WriteContext,
+    private readonly counter: RevisionCounter,
   ) {}
 
   async get(key: ObjectKey): Promise<StoredObject> {
@@ -269,17 +333,16 @@ class SqlTransaction implements StoreTransaction {
   }
 
   find(key: ObjectKey): Promise<StoredObject | undefined> {
-    return findObject(this.trx, key);
+    return findObject(this.trx, this.context.statements, key);
   }
 
   /** Every write starts here: take the counter (PostgreSQL: lock it) before reading what to change. */
-  private async lock(): Promise<void> {
-    if (this.revision === undefined) this.revision = await this.context.adapter.lockRevision(this.trx);
+  private async lock(): Promise<number> {
+    return this.counter.lock();
   }
 
   private nextRevision(): number {
-    this.revision! += 1;
-    return this.revision!;
+    return this.counter.next();
   }
 
   async create(input: StoredObject): Promise<StoredObject> {
@@ -300,10 +363,7 @@ class SqlTransaction implements StoreTransaction {
     if (input.status !== undefined) object.status = input.status;
     const body = JSON.stringify(object);
     try {
-      await this.trx
-        .insertInto('objects')
-        .values({ kind: key.kind, namespace: key.namespace ?? '', name: key.name, uid: object.metadata.uid!, revision, body })
-        .execute();
+      await this.context.statements.insert.run(this.trx, [key.kind, key.namespace ?? '', key.name, object.metadata.uid!, revision, body]);
     } catch (error) {
       if (this.context.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(describeKey(key));
       throw error;
@@ -368,7 +428,7 @@ class SqlTransaction implements StoreTransaction {
   private async remove(key: ObjectKey, current: StoredObject): Promise<StoredObject> {
     const revision = this.nextRevision();
     const object: StoredObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
-    await this.trx.deleteFrom('objects').where('kind', '=', key.kind).where('namespace', '=', key.namespace ?? '').where('name', '=', key.name).execute();
+    await this.context.statements.remove.run(this.trx, [key.kind, key.namespace ?? '', key.name]);
     await this.trx.deleteFrom('spec_revisions').where('uid', '=', current.metadata.uid!).execute();
     this.deletedUids.add(current.metadata.uid!);
     this.recordChange('DELETED', key, revision, JSON.stringify(object), undefined);
@@ -377,13 +437,7 @@ class SqlTransaction implements StoreTransaction {
 
   private async writeObject(key: ObjectKey, object: StoredObject, revision: number, prevLabels: Record<string, string> | undefined): Promise<void> {
     const body = JSON.stringify(object);
-    await this.trx
-      .updateTable('objects')
-      .set({ revision, body })
-      .where('kind', '=', key.kind)
-      .where('namespace', '=', key.namespace ?? '')
-      .where('name', '=', key.name)
-      .execute();
+    await this.context.statements.update.run(this.trx, [revision, body, key.kind, key.namespace ?? '', key.name]);
     this.recordChange('MODIFIED', key, revision, body, prevLabels);
   }
 
@@ -414,20 +468,20 @@ class SqlTransaction implements StoreTransaction {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.lock();
-    if (revision > this.revision!) {
-      throw new InvalidError([{ path: 'revision', message: `${revision} is in the future (current revision is ${this.revision})` }]);
+    const current = await this.lock();
+    if (revision > current) {
+      throw new InvalidError([{ path: 'revision', message: `${revision} is in the future (current revision is ${current})` }]);
     }
     await this.trx.deleteFrom('changes').where('revision', '<=', revision).execute();
     await this.trx.updateTable('meta').set({ value: revision }).where('key', '=', 'compacted').where('value', '<', revision).execute();
   }
 
-  /** Appends the log and the history, advances the counter. Returns the log rows written. */
+  /** Appends the log and the history. Returns the log rows written. */
   async flush(): Promise<ChangesTable[]> {
     if (this.changes.length === 0) return [];
     const { adapter, historyLimit } = this.context;
     for (let i = 0; i < this.changes.length; i += adapter.maxRowsPerInsert) {
-      await this.trx.insertInto('changes').values(this.changes.slice(i, i + adapter.maxRowsPerInsert)).execute();
+      await this.context.statements.insertChanges.run(this.trx, this.changes.slice(i, i + adapter.maxRowsPerInsert));
     }
     const history = this.specRevisions.filter((row) => !this.deletedUids.has(row.uid));
     for (let i = 0; i < history.length; i += adapter.maxRowsPerInsert) {
@@ -438,8 +492,6 @@ class SqlTransaction implements StoreTransaction {
         await this.trx.deleteFrom('spec_revisions').where('uid', '=', row.uid).where('generation', '<=', row.generation - historyLimit).execute();
       }
     }
-    await this.trx.updateTable('meta').set({ value: this.revision! }).where('key', '=', 'revision').execute();
-    await adapter.announce(this.trx, this.revision!);
     return this.changes;
   }
 
@@ -459,15 +511,9 @@ function checkPrecondition(current: StoredObject, { resourceVersion, uid }: Prec
   }
 }
 
-async function findObject(db: Kysely<Database>, key: ObjectKey): Promise<StoredObject | undefined> {
-  const row = await db
-    .selectFrom('objects')
-    .select('body')
-    .where('kind', '=', key.kind)
-    .where('namespace', '=', key.namespace ?? '')
-    .where('name', '=', key.name)
-    .executeTakeFirst();
-  return row ? (JSON.parse(row.body) as StoredObject) : undefined;
+async function findObject(db: Kysely<Database>, statements: HotStatements, key: ObjectKey): Promise<StoredObject | undefined> {
+  const { rows } = await statements.find.run<{ body: string }>(db, [key.kind, key.namespace ?? '', key.name]);
+  return rows[0] ? (JSON.parse(rows[0].body) as StoredObject) : undefined;
 }
 
 async function readMeta(db: Kysely<Database>, key: 'revision' | 'compacted'): Promise<number> {

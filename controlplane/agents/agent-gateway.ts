@@ -3,6 +3,7 @@
 // reports, and carries deploy/stop actions back. An agent may only report on its own instances.
 import { isDeepStrictEqual } from 'node:util';
 import type { WebSocket } from 'ws';
+import { sendBatched } from '../socket-batching.ts';
 import type { AgentFacts, Instance, InstanceStatus, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
 import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.ts';
 import type { ObjectStore } from '../../store/types.ts';
@@ -75,7 +76,7 @@ export class AgentGateway implements AgentLink {
       connection.deploys.delete(message.uid);
       connection.stops.set(message.uid, this.deps.now().getTime());
     }
-    connection.socket.send(JSON.stringify(message));
+    sendBatched(connection.socket, JSON.stringify(message));
     return true;
   }
 

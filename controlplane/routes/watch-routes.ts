@@ -10,6 +10,7 @@ import type { StoredObject, WatchQuery } from '../../store/types.ts';
 import { canRead, present } from '../access.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { badRequest, forbidden, parseParam } from '../errors.ts';
+import { sendBatched } from '../socket-batching.ts';
 
 interface WatchParams {
   kind?: string;
@@ -76,7 +77,7 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
   const namespace = params.namespace ?? (kinds.every((k) => KINDS[k].namespaced) ? principal.namespaces : undefined);
   const send = (message: unknown) => sendText(JSON.stringify(message));
   const sendText = (text: string) => {
-    socket.send(text);
+    sendBatched(socket, text);
     app.metrics.watchEvents.inc();
   };
   app.metrics.watchers += 1;

@@ -240,6 +240,20 @@ describe('scheduleReplicas', () => {
   }
 });
 
+describe('scoring a limited number of agents (large fleets)', () => {
+  const fleet = ['a', 'b', 'c', 'd', 'e'].map((name, i) => agent({ name, allocated: used(100 * (5 - i), 0) })); // e is the least allocated
+  const rows: [string, SchedulingRequest, SchedulingAgent[], number, { scoreLimit?: number; startAt?: number }, Placement[]][] = [
+    ['no limit: the least allocated of all', request({ cpu: '100m' }), fleet, 1, {}, [{ agent: 'e' }]],
+    ['limit 2 from the start: the better of a and b', request({ cpu: '100m' }), fleet, 1, { scoreLimit: 2 }, [{ agent: 'b' }]],
+    ['limit 2 from c: the better of c and d', request({ cpu: '100m' }), fleet, 1, { scoreLimit: 2, startAt: 2 }, [{ agent: 'd' }]],
+    ['startAt wraps around the fleet', request({ cpu: '100m' }), fleet, 1, { scoreLimit: 2, startAt: 9 }, [{ agent: 'e' }]],
+    ['agents that do not fit are not counted towards the limit', request({ cpu: '100m', selector: { zone: 'x' } }), [agent({ name: 'a' }), agent({ name: 'b', labels: { zone: 'x' } }), agent({ name: 'c', labels: { zone: 'x' }, allocated: used(0, 0) })], 1, { scoreLimit: 1 }, [{ agent: 'b' }]],
+    ['no fit: the reason still counts every agent', request({ cpu: '100m', selector: { zone: 'x' } }), fleet, 1, { scoreLimit: 2 }, [{ reason: '0/5 agents can run it: 5 do not match placement.agentSelector zone=x' }]],
+    ['replicas spread within the limited set', request({ cpu: '100m' }), fleet, 2, { scoreLimit: 2 }, [{ agent: 'b' }, { agent: 'a' }]],
+  ];
+  for (const [name, req, agents, count, options, want] of rows) test(name, () => assert.deepEqual(scheduleReplicas(req, agents, count, options), want));
+});
+
 describe('checkAgent', () => {
   const checks: [string, SchedulingRequest, SchedulingAgent, string | undefined][] = [
     ['fits', request({ cpu: '1' }), agent(), undefined],
