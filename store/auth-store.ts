@@ -74,15 +74,24 @@ export class SqlAuthStore implements AuthStore {
     this.db = adapter.writer;
   }
 
+  /** A write, acknowledged once durable (see DialectAdapter.afterCommit). */
+  private async write<T>(run: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    const result = await run(this.db);
+    await this.adapter.afterCommit();
+    return result;
+  }
+
   async createUser(user: UserRecord, namespace: string): Promise<void> {
     try {
-      await this.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('users')
-          .values({ username: user.username, password_hash: user.passwordHash, role: user.role, created_at: user.createdAt })
-          .execute();
-        await trx.insertInto('namespace_members').values({ namespace, username: user.username }).execute();
-      });
+      await this.write((db) =>
+        db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('users')
+            .values({ username: user.username, password_hash: user.passwordHash, role: user.role, created_at: user.createdAt })
+            .execute();
+          await trx.insertInto('namespace_members').values({ namespace, username: user.username }).execute();
+        }),
+      );
     } catch (error) {
       if (this.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(`user ${user.username}`);
       throw error;
@@ -95,12 +104,17 @@ export class SqlAuthStore implements AuthStore {
   }
 
   async namespacesOf(username: string): Promise<string[]> {
-    const rows = await this.adapter.reader.selectFrom('namespace_members').select('namespace').where('username', '=', username).orderBy('namespace').execute();
+    const rows = await this.adapter.reader
+      .selectFrom('namespace_members')
+      .select('namespace')
+      .where('username', '=', username)
+      .orderBy('namespace')
+      .execute();
     return rows.map((r) => r.namespace);
   }
 
   async createSession(id: string, username: string, now: string): Promise<void> {
-    await this.db.insertInto('sessions').values({ id, username, created_at: now, revoked_at: null }).execute();
+    await this.write((db) => db.insertInto('sessions').values({ id, username, created_at: now, revoked_at: null }).execute());
   }
 
   async activeSessionUser(id: string): Promise<string | undefined> {
@@ -109,11 +123,11 @@ export class SqlAuthStore implements AuthStore {
   }
 
   async revokeSession(id: string, now: string): Promise<void> {
-    await this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await this.write((db) => db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute());
   }
 
   async addRefreshToken(hash: string, sessionId: string, expiresAt: string): Promise<void> {
-    await this.db.insertInto('refresh_tokens').values({ hash, session_id: sessionId, expires_at: expiresAt, used_at: null }).execute();
+    await this.write((db) => db.insertInto('refresh_tokens').values({ hash, session_id: sessionId, expires_at: expiresAt, used_at: null }).execute());
   }
 
   async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
@@ -129,23 +143,27 @@ export class SqlAuthStore implements AuthStore {
   }
 
   async useRefreshToken(hash: string, now: string): Promise<boolean> {
-    const result = await this.db.updateTable('refresh_tokens').set({ used_at: now }).where('hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
+    const result = await this.write((db) =>
+      db.updateTable('refresh_tokens').set({ used_at: now }).where('hash', '=', hash).where('used_at', 'is', null).executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) === 1;
   }
 
   async createApiToken(token: ApiTokenRecord): Promise<void> {
-    await this.db
-      .insertInto('api_tokens')
-      .values({
-        id: token.id,
-        username: token.username,
-        name: token.name,
-        hash: token.hash,
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-        revoked_at: token.revokedAt,
-      })
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('api_tokens')
+        .values({
+          id: token.id,
+          username: token.username,
+          name: token.name,
+          hash: token.hash,
+          created_at: token.createdAt,
+          expires_at: token.expiresAt,
+          revoked_at: token.revokedAt,
+        })
+        .execute(),
+    );
   }
 
   async findApiToken(id: string): Promise<ApiTokenRecord | undefined> {
@@ -159,21 +177,25 @@ export class SqlAuthStore implements AuthStore {
   }
 
   async revokeApiToken(username: string, id: string, now: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('api_tokens')
-      .set({ revoked_at: now })
-      .where('id', '=', id)
-      .where('username', '=', username)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
+    const result = await this.write((db) =>
+      db
+        .updateTable('api_tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('username', '=', username)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) === 1;
   }
 
   async createJoinToken(token: JoinTokenRecord): Promise<void> {
-    await this.db
-      .insertInto('join_tokens')
-      .values({ id: token.id, username: token.username, hash: token.hash, created_at: token.createdAt, expires_at: token.expiresAt })
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('join_tokens')
+        .values({ id: token.id, username: token.username, hash: token.hash, created_at: token.createdAt, expires_at: token.expiresAt })
+        .execute(),
+    );
   }
 
   async findJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
@@ -182,11 +204,13 @@ export class SqlAuthStore implements AuthStore {
   }
 
   async setAgentCredential(agent: string, hash: string, now: string): Promise<void> {
-    await this.db
-      .insertInto('agent_credentials')
-      .values({ agent, hash, created_at: now })
-      .onConflict((oc) => oc.column('agent').doUpdateSet({ hash, created_at: now }))
-      .execute();
+    await this.write((db) =>
+      db
+        .insertInto('agent_credentials')
+        .values({ agent, hash, created_at: now })
+        .onConflict((oc) => oc.column('agent').doUpdateSet({ hash, created_at: now }))
+        .execute(),
+    );
   }
 
   async agentCredentialHash(agent: string): Promise<string | undefined> {
@@ -195,7 +219,13 @@ export class SqlAuthStore implements AuthStore {
   }
 
   async serverKey(name: string, generate: () => string): Promise<string> {
-    await this.db.insertInto('server_keys').values({ name, value: generate() }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    await this.write((db) =>
+      db
+        .insertInto('server_keys')
+        .values({ name, value: generate() })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute(),
+    );
     const row = await this.db.selectFrom('server_keys').select('value').where('name', '=', name).executeTakeFirstOrThrow();
     return row.value;
   }

@@ -38,7 +38,7 @@ export class ChangeFeed {
   constructor(
     private readonly readChanges: ReadChanges,
     private lastRevision: number,
-    private readonly windowSize = 10_000,
+    private readonly windowSize = 2_000,
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
@@ -131,7 +131,8 @@ export class ChangeFeed {
       const start = revision + 1 - first.revision;
       return this.window.slice(start, start + limit);
     }
-    const records = await this.readChanges(revision, limit);
+    // Only what the feed has seen: a commit still being made durable is not shown yet.
+    const records = (await this.readChanges(revision, limit)).filter((r) => r.revision <= this.lastRevision);
     const oldest = records[0]?.revision;
     if (oldest !== revision + 1) throw new GoneError(revision, oldest === undefined ? this.lastRevision : oldest - 1);
     return records;

@@ -163,6 +163,7 @@ export class SqlStore implements ObjectStore {
         }
         await counter.save();
         await trx.commit().execute();
+        await this.adapter.afterCommit();
       } catch (error) {
         await trx.rollback().execute().catch(() => {});
         throw error;

@@ -20,6 +20,11 @@ export interface DialectAdapter {
   lockRevision(trx: Transaction<Database>): Promise<number>;
   /** Inside a write transaction: tell other processes, on commit, that revision exists. */
   announce(trx: Transaction<Database>, revision: number): Promise<void>;
+  /**
+   * After a write commits: resolves once it is durable. Writers await it before they acknowledge
+   * a write or show it to watchers. (PostgreSQL: COMMIT already is; SQLite: see sqlite.ts.)
+   */
+  afterCommit(): Promise<void>;
   /** Calls onCommit whenever another process may have committed; returns a stop function. */
   listen(onCommit: () => void): Promise<() => Promise<void>>;
   /** An error raised by the database driver (as opposed to the caller's own code). */

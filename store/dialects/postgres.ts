@@ -38,6 +38,7 @@ export async function openPostgres({ connectionString, poolSize = 10 }: Postgres
     announce: async (trx, revision) => {
       await sql`select pg_notify(${CHANNEL}, ${String(revision)})`.execute(trx);
     },
+    afterCommit: async () => {},
     listen: (onCommit) => listenForCommits(connectionString, onCommit),
     isDriverError: (error) => error instanceof pg.DatabaseError,
     isUniqueViolation: (error) => sqlState(error) === '23505',

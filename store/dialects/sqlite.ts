@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
@@ -16,10 +17,16 @@ export interface SqliteOptions {
   synchronous?: 'full' | 'normal';
 }
 
-function openConnection(file: string, synchronous: 'full' | 'normal'): BetterSqlite3.Database {
+// With synchronous=FULL SQLite fsyncs the WAL inside COMMIT, and better-sqlite3 runs COMMIT on
+// the event loop: every request would wait out a disk flush, which on a busy disk takes
+// milliseconds. So connections commit with NORMAL (the WAL is written to the OS, not synced) and,
+// for full, every writer awaits afterCommit before it acknowledges a commit or shows it to a
+// watcher: the WAL is fsynced from libuv's thread pool. The same guarantee, off the event loop.
+// (A read on another connection may see a commit up to one fsync before it is acknowledged.)
+function openConnection(file: string): BetterSqlite3.Database {
   const db = new BetterSqlite3(file);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   return db;
 }
@@ -49,9 +56,17 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
 export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions): Promise<DialectAdapter> {
   if (file === ':memory:') throw new Error('sqlite: use a file; readers and the writer need to share it');
   mkdirSync(dirname(file), { recursive: true });
-  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, synchronous)) }) });
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file)) }) });
+  // The WAL exists from the first write on and stays the same file while connections are open.
+  let wal: Promise<FileHandle> | undefined;
+  const afterCommit = async () => {
+    if (synchronous !== 'full') return;
+    wal ??= open(`${file}-wal`, 'r');
+    await (await wal).sync();
+  };
   await migrateToLatest(writer, { revisionType: 'integer' });
-  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file, synchronous)) }) });
+  await afterCommit();
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file)) }) });
   return {
     backend: 'sqlite',
     writer,
@@ -64,11 +79,13 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
     lockRevision: async (trx) => (await trx.selectFrom('meta').select('value').where('key', '=', 'revision').executeTakeFirstOrThrow()).value,
     // Only this process writes the file, so it announces commits to itself.
     announce: async () => {},
+    afterCommit,
     listen: async () => async () => {},
     isDriverError: (error) => error instanceof BetterSqlite3.SqliteError,
     isUniqueViolation: (error) => sqliteCode(error).startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE',
     isContention: (error) => sqliteCode(error).startsWith('SQLITE_BUSY') || sqliteCode(error).startsWith('SQLITE_LOCKED'),
     close: async () => {
+      await (await wal?.catch(() => undefined))?.close();
       await reader.destroy();
       await writer.destroy();
     },
