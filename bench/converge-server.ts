@@ -8,11 +8,11 @@
 // "converges slowly" because of retried failures says so.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerConfig } from '../controlplane/config.ts';
+import { DIST, buildBundle, bundleIsFresh } from '../bin/bundle.js';
 
 const START_TIMEOUT_MS = 30_000;
 // A saturated server reads the close message late; profiles are written only on a clean exit.
@@ -38,7 +38,11 @@ let closing;
 // process.exit() still writes a --cpu-prof profile; a close that hangs must not lose it.
 const close = () => {
   setTimeout(() => process.exit(0), 20_000).unref();
-  return (closing ??= app.close().finally(() => process.exit(0)));
+  return (closing ??= (async () => {
+    const dir = process.env.BENCH_SERVER_HEAP_SNAPSHOT;
+    if (dir) (await import('node:v8')).writeHeapSnapshot(dir + '/server-' + Date.now() + '.heapsnapshot');
+    await app.close();
+  })().finally(() => process.exit(0)));
 };
 process.on('message', (message) => {
   if (message?.type === 'close') close();
@@ -48,6 +52,7 @@ process.on('message', (message) => {
       type: 'stats',
       logged,
       heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
       externalBytes: memory.external,
       connectedAgents: app.agentGateway.connectedCount,
       // Bytes queued to agents and not yet taken by the kernel (the gateway's map is private: read for diagnosis only).
@@ -66,6 +71,8 @@ process.send({ type: 'listening', port: app.server.address().port });
 export interface ServerStats {
   logged: { warn: number; error: number; samples: string[] };
   heapUsedBytes: number;
+  /** What V8 has reserved for the heap (RSS counts what of it was touched). */
+  heapTotalBytes: number;
   externalBytes: number;
   connectedAgents: number;
   agentSendBufferedBytes: number;
@@ -131,19 +138,20 @@ function procCpuSeconds(pid: number): number {
 /**
  * The real control plane over a fresh SQLite file. BENCH_SERVER_CPU_PROF=/some/dir writes a
  * V8 CPU profile of the server process there when it exits; BENCH_SERVER_V8_PROF=/some/dir a
- * V8 tick log as it runs.
+ * V8 tick log as it runs; BENCH_SERVER_HEAP_SNAPSHOT=/some/dir a heap snapshot when it is closed.
  */
 export async function startBenchServer(config: Partial<ServerConfig>): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-converge-bench-'));
-  const require = createRequire(import.meta.url);
   const full: Partial<ServerConfig> = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, reconciler: true, ...config };
   // --cpu-prof writes its profile only when the process exits by itself; a server too busy to
   // read the close message is killed and leaves none. --prof's tick log is written as it runs
   // (analyse with `node --prof-process <log>`).
   const v8Log = process.env.BENCH_SERVER_V8_PROF ? ['--prof', `--logfile=${join(process.env.BENCH_SERVER_V8_PROF, `server-${Date.now()}.log`)}`, '--no-logfile-per-isolate'] : [];
   const profile = [...(process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : []), ...v8Log];
-  const child = spawn(process.execPath, [...profile, '--import', pathToFileURL(require.resolve('tsx')).href, '--input-type=module', '--eval', SERVER_PROCESS], {
-    env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: new URL('../controlplane/app.ts', import.meta.url).href, config: full }) },
+  // The server runs as it does in production: the bundle (bin/bundle.js) on plain Node.
+  if (!bundleIsFresh()) await buildBundle();
+  const child = spawn(process.execPath, [...profile, '--enable-source-maps', '--input-type=module', '--eval', SERVER_PROCESS], {
+    env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: pathToFileURL(join(DIST, 'app.js')).href, config: full }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let pendingStats: ((stats: ServerStats) => void)[] = [];

@@ -34,6 +34,8 @@ const AGENTS_READY_TIMEOUT_MS = 120_000;
 const READY_POLL_MS = 250;
 /** With every agent connected and nothing applied: what heartbeats alone cost the server. */
 const IDLE_SAMPLE_MS = 10_000;
+/** After convergence: how long the server holds everything, agents heartbeating, before "holding" memory is read. */
+const SETTLE_MS = 15_000;
 const PROGRESS_EVERY_MS = 5000;
 const PROGRESS_PRINT_EVERY = 2;
 const SOCKET_CLOSE_TIMEOUT_MS = 5000;
@@ -268,6 +270,8 @@ interface ConvergeFigures {
   writes: number;
   agentsClosedByServer: string[];
   memory: { rssBytes: number; peakRssBytes: number };
+  /** Read SETTLE_MS after convergence, with everything still running. */
+  holding: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
   /** The server's RSS once started and logged in to, before any agent. */
   baselineRssBytes: number;
   baselineHeapBytes: number;
@@ -390,9 +394,12 @@ async function measureConvergence(agentCount: number, workloadCount: number, tim
     // A saturated server may not answer: the figures then go without its own view.
     const stats = await server.stats().catch((error: Error): ServerStats => {
       console.log(`# converge: ${error.message}`);
-      return { logged: { warn: NaN, error: NaN, samples: [] }, heapUsedBytes: NaN, externalBytes: NaN, connectedAgents: NaN, agentSendBufferedBytes: NaN, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
+      return { logged: { warn: NaN, error: NaN, samples: [] }, heapUsedBytes: NaN, heapTotalBytes: NaN, externalBytes: NaN, connectedAgents: NaN, agentSendBufferedBytes: NaN, loopDelayP99Ms: NaN, loopDelayMaxMs: NaN };
     });
     const revisionEnd = await currentRevision(server, session.token, session.namespace).catch(() => NaN);
+    await sleep(SETTLE_MS);
+    const held = await server.stats().catch(() => undefined);
+    const holding = { rssBytes: server.memory().rssBytes, heapUsedBytes: held?.heapUsedBytes ?? NaN, heapTotalBytes: held?.heapTotalBytes ?? NaN };
 
     const applyToRunning: number[] = [];
     const applyToDeploy: number[] = [];
@@ -444,6 +451,7 @@ async function measureConvergence(agentCount: number, workloadCount: number, tim
       stops: fleet.reduce((sum, a) => sum + a.stops, 0),
       agentsClosedByServer: fleet.filter((a) => a.closedBy !== undefined).map((a) => `${a.name}: ${a.closedBy}`),
       memory,
+      holding,
       baselineRssBytes,
       baselineHeapBytes,
       stats,
@@ -612,10 +620,12 @@ export async function convergeBench(): Promise<void> {
     ],
   );
   printTable(
-    'converge: control plane process and spread, read at the end of the run',
-    ['server RSS MB', 'peak RSS MB', 'RSS before agents MB', 'heap used MB', 'heap before agents MB', 'server cpu s', 'bench cpu s', 'loop delay p99 ms', 'max ms', 'instances/agent min', 'mean', 'max', 'idle agents', `agents over capacity (> ${FITS_PER_AGENT})`, 'deploys', 'duplicate deploys', 'stops', 'store writes'],
+    `converge: control plane process and spread, read at the end of the run (holding: ${SETTLE_MS / 1000} s later, everything still running)`,
+    ['RSS holding MB', 'heap holding used / total MB', 'server RSS at end MB', 'peak RSS MB', 'RSS before agents MB', 'heap used at end MB', 'heap before agents MB', 'server cpu s', 'bench cpu s', 'loop delay p99 ms', 'max ms', 'instances/agent min', 'mean', 'max', 'idle agents', `agents over capacity (> ${FITS_PER_AGENT})`, 'deploys', 'duplicate deploys', 'stops', 'store writes'],
     [
       [
+        mb(c.holding.rssBytes),
+        `${mb(c.holding.heapUsedBytes)} / ${mb(c.holding.heapTotalBytes)}`,
         mb(c.memory.rssBytes),
         mb(c.memory.peakRssBytes),
         mb(c.baselineRssBytes),

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx lattice` works in a clone without a build step.
-import { register } from 'tsx/esm/api';
+// The `lattice` command. From the bundle in dist/ (`npm run build`) when it is up to date; from
+// the TypeScript sources through tsx otherwise, so a clone works without a build step.
+import { bundleIsFresh } from './bundle.js';
 
-register();
-await import('../cli/main.ts');
+if (bundleIsFresh()) {
+  process.setSourceMapsEnabled(true);
+  await import('../dist/lattice.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+}
