@@ -4,15 +4,13 @@
 // a stable order, and holds nothing of another tenant's.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { join } from 'node:path';
 import type WebSocket from 'ws';
 import { LatticeApiError, LatticeClient, type WebSocketFactory } from '../../client/api-client.ts';
 import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { WatchCache, type WatchCacheStatus } from '../../client/watch-cache.ts';
 import type { Agent, Workload } from '../../schemas/types.gen.ts';
-import { startTestServer } from '../support/server.ts';
-import { ADMIN } from '../support/server.ts';
-import { freePort, startControlPlane, tempDir, waitFor } from '../e2e/support.ts';
+import { ADMIN, startTestServer } from '../support/server.ts';
+import { freePort, restartableControlPlane, waitFor } from '../e2e/support.ts';
 
 const workload = (name: string, labels?: Record<string, string>): Workload => ({
   apiVersion: 'lattice/v1',
@@ -49,6 +47,19 @@ function cuttableSockets(serverUrl: string) {
   };
 }
 
+/** Alice's Workload cache over sockets the test can cut, live, after applying `initial`. */
+async function cutWorkloadCache(t: TestContext, initial: string[]) {
+  const server = await startTestServer(t);
+  const { client: alice } = await server.user('alice');
+  const sockets = cuttableSockets(server.url);
+  const client = new LatticeClient({ server: server.url, token: alice.options.token!, webSocket: sockets.factory });
+  await alice.apply(initial.map((name) => workload(name)));
+  const cache = new WatchCache<Workload>({ client, kind: 'Workload', ...FAST });
+  const statuses = startCache(t, cache);
+  await waitFor(() => cache.status === 'live', 10_000, 'live');
+  return { server, alice, sockets, cache, statuses };
+}
+
 function startCache<T extends Workload | Agent>(t: TestContext, cache: WatchCache<T>): WatchCacheStatus[] {
   const statuses: WatchCacheStatus[] = [cache.status];
   cache.subscribe(() => {
@@ -83,14 +94,7 @@ test('lists once, then follows ADDED/MODIFIED/DELETED in a stable namespace/name
 });
 
 test('after a dropped connection it resumes from its revision: what changed meanwhile arrives, nothing is listed again', async (t) => {
-  const server = await startTestServer(t);
-  const { client: alice } = await server.user('alice');
-  const sockets = cuttableSockets(server.url);
-  const client = new LatticeClient({ server: server.url, token: alice.options.token!, webSocket: sockets.factory });
-  await alice.apply([workload('one'), workload('two')]);
-  const cache = new WatchCache<Workload>({ client, kind: 'Workload', ...FAST });
-  const statuses = startCache(t, cache);
-  await waitFor(() => cache.status === 'live', 10_000, 'live');
+  const { alice, sockets, cache, statuses } = await cutWorkloadCache(t, ['one', 'two']);
 
   await sockets.down();
   sockets.cut();
@@ -109,14 +113,7 @@ test('after a dropped connection it resumes from its revision: what changed mean
 });
 
 test('when its revision was compacted away (ERROR 410) it lists again and drops what was deleted meanwhile', async (t) => {
-  const server = await startTestServer(t);
-  const { client: alice } = await server.user('alice');
-  const sockets = cuttableSockets(server.url);
-  const client = new LatticeClient({ server: server.url, token: alice.options.token!, webSocket: sockets.factory });
-  await alice.apply([workload('keep'), workload('doomed')]);
-  const cache = new WatchCache<Workload>({ client, kind: 'Workload', ...FAST });
-  startCache(t, cache);
-  await waitFor(() => cache.status === 'live', 10_000, 'live');
+  const { server, alice, sockets, cache } = await cutWorkloadCache(t, ['keep', 'doomed']);
   const oldRevision = Number(cache.resourceVersion);
 
   await sockets.down();
@@ -138,22 +135,20 @@ test('when its revision was compacted away (ERROR 410) it lists again and drops 
 });
 
 test('a server restart: reconnecting while it is away, live again after, resumed without a relist', async (t) => {
-  const db = `sqlite:${join(tempDir('watch-cache'), 'lattice.db')}`;
-  const port = await freePort();
-  const config = { reconciler: false };
-  let server = await startControlPlane({ db, port, config });
-  t.after(() => server.close());
-  const anonymous = new LatticeClient({ server: server.url, webSocket: nodeWebSocket });
+  const cp = restartableControlPlane({ reconciler: false });
+  t.after(() => cp.stop());
+  const { url } = await cp.start();
+  const anonymous = new LatticeClient({ server: url, webSocket: nodeWebSocket });
   const admin = anonymous.withToken((await anonymous.login(ADMIN.username, ADMIN.password)).accessToken);
   await admin.apply([workload('before')]);
   const cache = new WatchCache<Workload>({ client: admin, kind: 'Workload', ...FAST });
   const statuses = startCache(t, cache);
   await waitFor(() => cache.status === 'live' && cache.size === 1, 10_000, 'live');
 
-  await server.close();
+  await cp.stop();
   await waitFor(() => cache.status === 'reconnecting', 10_000, 'reconnecting while the server is down');
   await waitFor(() => /not answering/.test(cache.lastError?.message ?? ''), 10_000, 'an error that says the server is away');
-  server = await startControlPlane({ db, port, config });
+  await cp.start();
   await waitFor(() => cache.status === 'live', 15_000, 'live again');
   await admin.apply([workload('after')]);
   await waitFor(() => names(cache).join() === 'after,before', 10_000, 'a change after the restart');

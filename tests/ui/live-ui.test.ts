@@ -4,34 +4,15 @@
 // shows conditions, instance and endpoint (and no secret value); the agent is killed and goes
 // NotReady; another tenant's workload never shows; the server restarts and the page reconnects.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { LatticeClient } from '../../client/api-client.ts';
 import type { Event as LatticeEvent, Workload } from '../../schemas/types.gen.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
-import { type ControlPlane, e2eTest, freePort, helloWorkload, httpText, startControlPlane, tempDir } from '../e2e/support.ts';
+import { e2eTest, helloWorkload, httpText, restartableControlPlane } from '../e2e/support.ts';
 import { chromiumSkip, launchChromium, liveStatus, screenshot, signIn } from './browser.ts';
 
 const SECRET_VALUE = 'correct-horse-battery-staple-7f3a';
 const WAIT = { timeout: 30_000 };
-
-/** A control plane that stops and starts again on the same database and port. */
-function restartable() {
-  const db = `sqlite:${join(tempDir('ui'), 'lattice.db')}`;
-  let port = 0;
-  let current: ControlPlane | undefined;
-  return {
-    async start(): Promise<ControlPlane> {
-      if (port === 0) port = await freePort();
-      current = await startControlPlane({ db, port });
-      return current;
-    },
-    async stop(): Promise<void> {
-      await current?.close();
-      current = undefined;
-    },
-  };
-}
 
 function row(page: Page, view: string, key: string) {
   return page.locator(`${view} tr[data-key="${key}"]`);
@@ -45,7 +26,7 @@ function changingRequests(requests: readonly Request[]): string[] {
     .filter((r) => !/^POST \/api\/v1\/auth\/(login|refresh|logout)$/.test(r));
 }
 
-const server = restartable();
+const server = restartableControlPlane();
 
 e2eTest('the UI in Chromium: sign in, live workloads, detail, agent NotReady, tenancy, server restart', { timeout: 150_000, skip: chromiumSkip(), controlPlane: () => server.start() }, async (env) => {
   const { t } = env;

@@ -1,6 +1,6 @@
 // The control plane serves the built UI at `/` (files by path, any other path outside /api as
 // index.html) while /api/v1 stays as it was; without a build it says how to make one. Vite
-// builds it (ensureUiBuilt: when missing or stale), and `lattice up` serves it.
+// builds it (ensureUiBuilt: when missing or stale; tests/e2e/up.test.ts sees `lattice up` serve it).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,6 @@ import { httpHygienePlugin } from '../../controlplane/plugins/http-hygiene.ts';
 import { uiStaticPlugin } from '../../controlplane/plugins/ui-static.ts';
 import { UI_DIST, ensureUiBuilt, isUiFresh } from '../../ui/build.ts';
 import { rawRequest, startTestServer } from '../support/server.ts';
-import { e2eTest, freePort, httpText, tempDir, waitFor } from '../e2e/support.ts';
 
 test('the UI at / and at every view path; its files by path; /api untouched', async (t) => {
   await ensureUiBuilt();
@@ -93,21 +92,4 @@ test('ensureUiBuilt builds with Vite when the output is missing or older than th
   assert.equal(isUiFresh(out), false, 'older than its sources');
   assert.equal(await ensureUiBuilt(out), 'built');
   assert.ok(isUiFresh(out));
-});
-
-e2eTest('lattice up serves the web UI at / and prints its address', { timeout: 90_000 }, async (env) => {
-  const port = await freePort();
-  const dataDir = tempDir('up-ui');
-  const proc = env.spawn('lattice up', ['up', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { env: { LATTICE_CONFIG: join(dataDir, 'cli.json') }, cwd: dataDir });
-  await waitFor(
-    () => {
-      if (proc.hasExited()) throw new Error(`lattice up exited:\n${proc.output()}`);
-      return proc.stdout().includes('Lattice is up');
-    },
-    60_000,
-    '"Lattice is up"',
-  );
-  assert.match(proc.stdout(), new RegExp(`UI\\s+http://127\\.0\\.0\\.1:${port}/ `));
-  assert.match((await httpText(`http://127.0.0.1:${port}/workloads`)) ?? '(no answer)', /<lattice-app><\/lattice-app>/);
-  assert.ok(isUiFresh(), 'up left a current build in ui/dist');
 });
