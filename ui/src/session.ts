@@ -26,6 +26,8 @@ export class Session extends EventTarget implements LiveSource {
   notice: string | undefined;
   private credentials: Credentials | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The refresh in flight: refresh tokens rotate, and using one twice revokes the session. */
+  private refreshing: Promise<void> | undefined;
   private readonly anonymous: LatticeClient;
 
   constructor(server: string) {
@@ -104,28 +106,35 @@ export class Session extends EventTarget implements LiveSource {
     clearTimeout(this.refreshTimer);
     const { expiresAt, refreshToken } = this.credentials ?? {};
     if (expiresAt === undefined || !refreshToken) return;
-    this.refreshTimer = setTimeout(() => void this.refresh(refreshToken), Math.max(1_000, expiresAt - Date.now() - REFRESH_MARGIN_MS));
+    this.refreshTimer = setTimeout(() => this.refresh(), Math.max(1_000, expiresAt - Date.now() - REFRESH_MARGIN_MS));
   }
 
-  private async refresh(refreshToken: string): Promise<void> {
-    try {
-      this.credentials = credentialsOf(await this.anonymous.refresh(refreshToken));
-      this.save();
-      this.scheduleRefresh();
-    } catch (error) {
-      if (error instanceof LatticeApiError && error.status === 401) return this.signOut('Your session has ended: sign in again.');
-      // The server is away (restarting?): try again shortly; the watches retry on their own.
-      this.refreshTimer = setTimeout(() => void this.refresh(refreshToken), 5_000);
-    }
+  private refresh(): void {
+    const refreshToken = this.credentials?.refreshToken;
+    if (!refreshToken || this.refreshing) return;
+    this.refreshing = this.anonymous.refresh(refreshToken).then(
+      (pair) => {
+        if (this.credentials?.refreshToken !== refreshToken) return; // signed out meanwhile
+        this.credentials = credentialsOf(pair);
+        this.save();
+        this.scheduleRefresh();
+      },
+      (error: unknown) => {
+        if (this.credentials?.refreshToken !== refreshToken) return;
+        if (error instanceof LatticeApiError && error.status === 401) return this.signOut('Your session has ended: sign in again.');
+        // The server is away (restarting?): try again shortly; the watches retry on their own.
+        this.refreshTimer = setTimeout(() => this.refresh(), 5_000);
+      },
+    );
+    void this.refreshing.finally(() => (this.refreshing = undefined));
   }
 
-  /** A watch answered 401: the token was revoked or expired for good. */
+  /** A watch answered 401: the access token expired (refresh it) or the session was revoked. */
   private checkAccess(): void {
     const error = this.live?.lastError;
-    if (error instanceof LatticeApiError && error.status === 401) {
-      if (this.credentials?.refreshToken) void this.refresh(this.credentials.refreshToken);
-      else this.signOut(`The token was refused: ${error.body.message}`);
-    }
+    if (!(error instanceof LatticeApiError && error.status === 401)) return;
+    if (this.credentials?.refreshToken) this.refresh();
+    else this.signOut(`The token was refused: ${error.body.message}`);
   }
 
   private changed(): void {

@@ -155,8 +155,6 @@ export class ChunkedRenderController implements ReactiveController {
     return rows.slice(0, this.limit);
   }
 
-  hostConnected(): void {}
-
   hostDisconnected(): void {
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;

@@ -6,7 +6,7 @@ import type { Agent, Instance } from '../../../schemas/types.gen.ts';
 import { age, formatBytes, formatCpu } from '../format.ts';
 import { session } from '../session.ts';
 import { agentRows } from '../view-models.ts';
-import { ClockController, WatchController } from '../watch-controller.ts';
+import { ChunkedRenderController, ClockController, WatchController } from '../watch-controller.ts';
 import { badge, sharedStyles, usageBar } from './shared-styles.ts';
 
 export class AgentsView extends LitElement {
@@ -15,6 +15,7 @@ export class AgentsView extends LitElement {
   private readonly agents = new WatchController<Agent>(this, session, 'Agent');
   private readonly instances = new WatchController<Instance>(this, session, 'Instance');
   private readonly clock = new ClockController(this);
+  private readonly chunks = new ChunkedRenderController(this);
 
   override render() {
     const rows = agentRows(this.agents.items, this.instances.items);
@@ -35,7 +36,7 @@ export class AgentsView extends LitElement {
         </thead>
         <tbody>
           ${repeat(
-            rows,
+            this.chunks.take(rows),
             (row) => row.key,
             (row) => {
               const ready = row.ready?.status === 'True';

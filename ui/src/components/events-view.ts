@@ -7,7 +7,7 @@ import { age } from '../format.ts';
 import { workloadHref } from '../router.ts';
 import { session } from '../session.ts';
 import { newestFirst } from '../view-models.ts';
-import { ClockController, WatchController } from '../watch-controller.ts';
+import { ChunkedRenderController, ClockController, WatchController } from '../watch-controller.ts';
 import { sharedStyles } from './shared-styles.ts';
 
 export const MAX_EVENT_ROWS = 500;
@@ -19,9 +19,10 @@ function objectCell(event: LatticeEvent): TemplateResult {
 }
 
 /** The events table, shared by this view and the workload detail. */
-export function eventRows(events: readonly LatticeEvent[], now: number, options: { showObject: boolean }): TemplateResult {
+export function eventRows(events: readonly LatticeEvent[], now: number, options: { showObject: boolean; chunks?: ChunkedRenderController }): TemplateResult {
   if (events.length === 0) return html`<div class="empty">No events.</div>`;
-  const shown = events.slice(0, MAX_EVENT_ROWS);
+  const newest = events.slice(0, MAX_EVENT_ROWS);
+  const shown = options.chunks ? options.chunks.take(newest) : newest;
   return html`<table class="events">
       <thead>
         <tr>
@@ -48,7 +49,7 @@ export function eventRows(events: readonly LatticeEvent[], now: number, options:
         )}
       </tbody>
     </table>
-    ${events.length > shown.length ? html`<div class="empty">Showing the newest ${shown.length} of ${events.length}.</div>` : ''}`;
+    ${events.length > newest.length ? html`<div class="empty">Showing the newest ${newest.length} of ${events.length}.</div>` : ''}`;
 }
 
 export class EventsView extends LitElement {
@@ -56,10 +57,11 @@ export class EventsView extends LitElement {
 
   private readonly events = new WatchController<LatticeEvent>(this, session, 'Event');
   private readonly clock = new ClockController(this);
+  private readonly chunks = new ChunkedRenderController(this);
 
   override render() {
     return html`<h2>Events</h2>
-      ${this.events.synced ? eventRows(newestFirst(this.events.items), this.clock.now, { showObject: true }) : html`<div class="empty">Loading…</div>`}`;
+      ${this.events.synced ? eventRows(newestFirst(this.events.items), this.clock.now, { showObject: true, chunks: this.chunks }) : html`<div class="empty">Loading…</div>`}`;
   }
 }
 
