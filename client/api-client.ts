@@ -58,6 +58,8 @@ export interface WatchParams {
 
 export interface WatchStream extends AsyncIterable<WatchMessage> {
   close(): void;
+  /** Resolves true once the socket is open, false if it closed (or failed) before opening. */
+  readonly opened: Promise<boolean>;
   /** Resolves with the close code and reason once the socket closes. */
   readonly closed: Promise<{ code: number; reason: string }>;
 }
@@ -151,17 +153,22 @@ export class LatticeClient {
     let ended = false;
     let resolveClosed!: (value: { code: number; reason: string }) => void;
     const closed = new Promise<{ code: number; reason: string }>((resolve) => (resolveClosed = resolve));
+    let resolveOpened!: (value: boolean) => void;
+    const opened = new Promise<boolean>((resolve) => (resolveOpened = resolve));
+    socket.addEventListener('open', () => resolveOpened(true));
     socket.addEventListener('message', (event) => {
       queue.push(JSON.parse(String(event.data)) as WatchMessage);
       wake?.();
     });
     socket.addEventListener('close', (event) => {
       ended = true;
+      resolveOpened(false);
       resolveClosed({ code: event.code, reason: event.reason });
       wake?.();
     });
     socket.addEventListener('error', () => {});
     return {
+      opened,
       closed,
       close: () => socket.close(1000, 'client closed'),
       async *[Symbol.asyncIterator]() {

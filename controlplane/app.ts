@@ -9,6 +9,7 @@ import { ServerMetrics } from './metrics.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { httpHygienePlugin } from './plugins/http-hygiene.ts';
 import { storePlugin } from './plugins/store.ts';
+import { uiStaticPlugin } from './plugins/ui-static.ts';
 import { applyRoutes } from './routes/apply-routes.ts';
 import { authRoutes } from './routes/auth-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
@@ -93,5 +94,6 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     },
     { prefix: '/api/v1' },
   );
+  await app.register(uiStaticPlugin);
   return app;
 }

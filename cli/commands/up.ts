@@ -8,6 +8,7 @@ import { startAgent } from '../../agent/start-agent.ts';
 import { LatticeClient } from '../../client/api-client.ts';
 import { configFromEnv } from '../../controlplane/config.ts';
 import { parseListen, startServer } from '../../controlplane/server.ts';
+import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
 
@@ -32,6 +33,9 @@ export function registerUpCommand(program: Command): void {
     .option('--listen <host:port>', 'API address', process.env.LATTICE_LISTEN ?? '127.0.0.1:8080')
     .option('--data-dir <dir>', 'where the database, the agent and its workloads keep their state', process.env.LATTICE_DATA_DIR ?? './.lattice')
     .action(async (options: { listen: string; dataDir: string }) => {
+      // The web UI is built once (and again after its sources change); not part of "up in N ms".
+      const building = performance.now();
+      if ((await ensureUiBuilt()) === 'built') console.log(`Built the web UI (ui/dist was missing or stale) in ${Math.round(performance.now() - building)} ms`);
       const started = performance.now();
       const dataDir = resolve(options.dataDir);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -60,6 +64,7 @@ export function registerUpCommand(program: Command): void {
       const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
       saveContext('local', { server: url, token, username: admin.username });
       console.log(`Lattice is up in ${Math.round(performance.now() - started)} ms
+  UI       ${url}/   (sign in as the admin below, or with the context's token)
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
   agent    local (process runtime), shared by every tenant

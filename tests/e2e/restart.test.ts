@@ -2,47 +2,24 @@
 // reconnects by itself and nothing restarts — not even when the control plane was away for
 // longer than the agents' grace + eviction (it was the one that was gone, not they).
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import type { ServerConfig } from '../../controlplane/config.ts';
 import type { Instance } from '../../schemas/types.gen.ts';
 import {
   type AgentProcess,
-  type ControlPlane,
   type E2E,
   agentReady,
   e2eTest,
   findPids,
-  freePort,
   getAgent,
   getWorkload,
   helloWorkload,
   httpText,
   listInstances,
   recordedPid,
+  restartableControlPlane,
   sleep,
-  startControlPlane,
-  tempDir,
   timing,
   waitFor,
 } from './support.ts';
-
-/** A control plane that can be stopped and started again on the same database and port. */
-function restartable(config: Partial<ServerConfig> = {}) {
-  const db = `sqlite:${join(tempDir('restart'), 'lattice.db')}`;
-  let port = 0;
-  let current: ControlPlane | undefined;
-  return {
-    async start(): Promise<ControlPlane> {
-      if (port === 0) port = await freePort();
-      current = await startControlPlane({ db, port, config });
-      return current;
-    },
-    async stop(): Promise<void> {
-      await current?.close();
-      current = undefined;
-    },
-  };
-}
 
 interface Snapshot {
   uid: string;
@@ -113,7 +90,7 @@ const connections = (agent: AgentProcess) => agent.output().split('\n').filter((
 {
   // grace + eviction above the agent's longest reconnect backoff (10 s): however long the agent
   // takes to come back, it is not evicted for it. The next test is about a long outage.
-  const cp = restartable({ agentTimings: { graceMs: 2_000, evictionMs: 10_000 } });
+  const cp = restartableControlPlane({ agentTimings: { graceMs: 2_000, evictionMs: 10_000 } });
   e2eTest('control-plane restart on the same database: the agent reconnects, no workload restarts, status converges', { timeout: 90_000, controlPlane: cp.start }, async (env) => {
     const { t } = env;
     env.cleanup(() => cp.stop());
@@ -157,7 +134,7 @@ const connections = (agent: AgentProcess) => agent.output().split('\n').filter((
   // start keeps every instance. (It used not to: on restart every instance was Lost at once.)
   const timings = { graceMs: 2_000, evictionMs: 9_000 };
   const outageMs = timings.graceMs + timings.evictionMs + 1_500;
-  const cp = restartable({ agentTimings: timings });
+  const cp = restartableControlPlane({ agentTimings: timings });
   e2eTest(
     `control plane down ${outageMs / 1000} s (> grace + eviction): on restart the agent gets its grace back and nothing restarts`,
     { timeout: 90_000, controlPlane: cp.start },

@@ -377,6 +377,24 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   };
 }
 
+/** A control plane that can be stopped and started again on the same database and port. */
+export function restartableControlPlane(config: Partial<ServerConfig> = {}) {
+  const db = `sqlite:${join(tempDir('restart'), 'lattice.db')}`;
+  let port = 0;
+  let current: ControlPlane | undefined;
+  return {
+    async start(): Promise<ControlPlane> {
+      if (port === 0) port = await freePort();
+      current = await startControlPlane({ db, port, config });
+      return current;
+    },
+    async stop(): Promise<void> {
+      await current?.close();
+      current = undefined;
+    },
+  };
+}
+
 export interface E2E {
   t: TestContext;
   /** The control plane URL (after restartServer, the new one). */

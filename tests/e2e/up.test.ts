@@ -64,6 +64,9 @@ e2eTest('lattice up (grace 2 s, heartbeat 0.5 s): serves, writes a context, runs
   const first = await up(env, port, dataDir, configFile, TIMINGS_ENV);
   t.diagnostic(`timing: lattice up: spawn → "Lattice is up" ${(first.ms / 1000).toFixed(2)} s (it reports ${first.reported} ms)`);
   assert.match(first.proc.stdout(), new RegExp(`API\\s+http://127\\.0\\.0\\.1:${port}/api/v1`));
+  // The web UI (built first if ui/dist was missing) is served at /, any view path included.
+  assert.match(first.proc.stdout(), new RegExp(`UI\\s+http://127\\.0\\.0\\.1:${port}/ `));
+  assert.match((await httpText(`http://127.0.0.1:${port}/workloads`)) ?? '(no answer)', /<lattice-app><\/lattice-app>/);
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as CliConfig;
   assert.equal(config.currentContext, 'local');
   const context = config.contexts.local!;

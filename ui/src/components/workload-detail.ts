@@ -1,0 +1,145 @@
+// One workload: spec summary, conditions, instances, endpoints and events, all live. Secret
+// values never reach this page (the UI watches no Secrets; env shows names and sources only).
+import { LitElement, css, html } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
+import type { Event as LatticeEvent, Instance, Workload } from '../../../schemas/types.gen.ts';
+import { age } from '../format.ts';
+import { session } from '../session.ts';
+import { eventsForWorkload, instancesOf, specSummary } from '../view-models.ts';
+import { ClockController, WatchController } from '../watch-controller.ts';
+import { eventRows } from './events-view.ts';
+import { badge, sharedStyles } from './shared-styles.ts';
+import { endpointLinks } from './workloads-view.ts';
+
+export class WorkloadDetail extends LitElement {
+  static override properties = { namespace: {}, name: {} };
+  declare namespace: string;
+  declare name: string;
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .title {
+        display: flex;
+        align-items: center;
+        gap: 0.75rem;
+        margin-bottom: 1rem;
+      }
+      .title h2 {
+        margin: 0;
+      }
+      dl {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0.35rem 1.25rem;
+        margin: 0;
+        background: var(--surface);
+        border: 1px solid var(--border);
+        border-radius: 6px;
+        padding: 0.75rem 1rem;
+        font-size: 0.875rem;
+      }
+      dt {
+        color: var(--muted);
+      }
+      dd {
+        margin: 0;
+        word-break: break-word;
+      }
+      .back {
+        font-size: 0.85rem;
+      }
+    `,
+  ];
+
+  private readonly workloads = new WatchController<Workload>(this, session, 'Workload');
+  private readonly instances = new WatchController<Instance>(this, session, 'Instance');
+  private readonly events = new WatchController<LatticeEvent>(this, session, 'Event');
+  private readonly clock = new ClockController(this);
+
+  constructor() {
+    super();
+    this.namespace = '';
+    this.name = '';
+  }
+
+  override render() {
+    const back = html`<a class="back" href="/workloads">← Workloads</a>`;
+    const workload = this.workloads.get(this.namespace, this.name);
+    if (!workload) {
+      return html`${back}
+        <div class="empty">${this.workloads.synced ? `Workload ${this.namespace}/${this.name} not found (deleted, or not yours to see).` : 'Loading…'}</div>`;
+    }
+    const now = this.clock.now;
+    const instances = instancesOf(this.instances.items, this.namespace, this.name);
+    const events = eventsForWorkload(this.events.items, this.namespace, this.name, new Set(instances.map((i) => i.metadata.name)));
+    const status = workload.status;
+    const phase = workload.metadata.deletionTimestamp ? 'Terminating' : (status?.phase ?? 'Pending');
+    return html`${back}
+      <div class="title">
+        <h2>${workload.metadata.name}</h2>
+        ${badge(phase)}
+        <span class="quiet">${workload.metadata.namespace} · ${status?.readyReplicas ?? 0}/${workload.spec.replicas ?? 1} ready · generation ${workload.metadata.generation ?? 1} · ${age(workload.metadata.creationTimestamp, now)} old</span>
+      </div>
+
+      <h3>Spec</h3>
+      <dl class="spec">
+        ${specSummary(workload.spec).map((line) => html`<dt>${line.label}</dt><dd class=${line.label === 'Command' || line.label === 'Image' ? 'mono' : ''}>${line.value}</dd>`)}
+        ${Object.keys(workload.metadata.labels ?? {}).length
+          ? html`<dt>Labels</dt><dd>${Object.entries(workload.metadata.labels ?? {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}</dd>`
+          : ''}
+      </dl>
+
+      <h3>Endpoints</h3>
+      <div class="endpoints">${endpointLinks(status?.endpoints ?? [])}</div>
+
+      <h3>Conditions</h3>
+      <table class="conditions">
+        <thead>
+          <tr><th>TYPE</th><th>STATUS</th><th>REASON</th><th>MESSAGE</th><th>LAST TRANSITION</th></tr>
+        </thead>
+        <tbody>
+          ${repeat(
+            status?.conditions ?? [],
+            (c) => c.type,
+            (c) => html`<tr>
+              <td>${c.type}</td>
+              <td>${badge(c.status, c.status === 'False' ? 'neutral' : c.status)}</td>
+              <td>${c.reason ?? ''}</td>
+              <td>${c.message ?? ''}</td>
+              <td class="num">${age(c.lastTransitionTime, now)} ago</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${status?.conditions?.length ? '' : html`<div class="empty">No conditions reported yet.</div>`}
+
+      <h3>Instances</h3>
+      <table class="instances">
+        <thead>
+          <tr><th>NAME</th><th>AGENT</th><th>STATE</th><th>RESTARTS</th><th>STARTED</th><th>HEALTH</th><th>MESSAGE</th></tr>
+        </thead>
+        <tbody>
+          ${repeat(
+            instances,
+            (i) => i.metadata.uid ?? i.metadata.name,
+            (i) => html`<tr data-key=${i.metadata.name}>
+              <td class="mono">${i.metadata.name}</td>
+              <td>${i.spec.agent ?? html`<span class="quiet">unscheduled</span>`}</td>
+              <td>${badge(i.metadata.deletionTimestamp ? 'Terminating' : (i.status?.state ?? 'Pending'))}</td>
+              <td class="num">${i.status?.restarts ?? 0}</td>
+              <td class="num">${i.status?.startedAt ? `${age(i.status.startedAt, now)} ago` : '—'}</td>
+              <td>${i.status?.health ? badge(i.status.health) : html`<span class="quiet">—</span>`}</td>
+              <td>${i.status?.message ?? ''}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${instances.length ? '' : html`<div class="empty">No instances.</div>`}
+
+      <h3>Events</h3>
+      ${eventRows(events, now, { showObject: true })}`;
+  }
+}
+
+customElements.define('workload-detail', WorkloadDetail);
