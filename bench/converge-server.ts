@@ -150,7 +150,8 @@ export async function startBenchServer(config: Partial<ServerConfig>): Promise<B
   const profile = [...(process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : []), ...v8Log];
   // The server runs as it does in production: the bundle (bin/bundle.js) on plain Node.
   if (!bundleIsFresh()) await buildBundle();
-  const child = spawn(process.execPath, [...profile, '--enable-source-maps', '--input-type=module', '--eval', SERVER_PROCESS], {
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, '--enable-source-maps', '--input-type=module', '--eval', SERVER_PROCESS], {
     env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: pathToFileURL(join(DIST, 'app.js')).href, config: full }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

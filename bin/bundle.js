@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DIST = join(root, 'dist');
 const STAMP = join(DIST, 'stamp.json');
-const SOURCES = ['agent', 'cli', 'client', 'controlplane', 'reconciler', 'schemas', 'store'];
+const SOURCES = ['agent', 'cli', 'client', 'controlplane', 'reconciler', 'schemas', 'store', 'ui/build.ts'];
 
 function newestSource(dir = root, top = true) {
   let newest = statSync(join(root, 'package.json')).mtimeMs;
@@ -51,4 +51,5 @@ export async function buildBundle() {
   renameSync(out, DIST);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildBundle();
+// `node bin/bundle.js [--if-stale]`
+if (process.argv[1] === fileURLToPath(import.meta.url) && !(process.argv.includes('--if-stale') && bundleIsFresh())) await buildBundle();

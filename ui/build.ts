@@ -7,11 +7,13 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
-export const UI_ROOT = dirname(fileURLToPath(import.meta.url));
+// This module runs from ui/ (the sources) or from dist/ (the bundle, a sibling of ui/).
+const here = dirname(fileURLToPath(import.meta.url));
+export const UI_ROOT = existsSync(join(here, 'index.html')) ? here : join(here, '..', 'ui');
 export const UI_DIST = join(UI_ROOT, 'dist');
 
 /** What the bundle is made of: the UI itself and the shared client it imports. */
-const SOURCES = [join(UI_ROOT, 'index.html'), join(UI_ROOT, 'src'), join(UI_ROOT, 'public'), fileURLToPath(import.meta.url), join(UI_ROOT, '..', 'client')];
+const SOURCES = [join(UI_ROOT, 'index.html'), join(UI_ROOT, 'src'), join(UI_ROOT, 'public'), join(UI_ROOT, 'build.ts'), join(UI_ROOT, '..', 'client')];
 
 export async function buildUi(outDir = UI_DIST): Promise<void> {
   const { build } = await import('vite');
