@@ -1,6 +1,6 @@
 // Events: what happened to an object, for people (`describe`, the UI). Written by the API
 // (deletion, pruning) and the controllers (scheduling, replacement, agents lost).
-import { randomBytes } from 'node:crypto';
+import { randomSuffix } from './name-suffix.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
 
 export async function recordEvent(
@@ -18,7 +18,7 @@ export async function recordEvent(
     apiVersion: 'lattice/v1',
     kind: 'Event',
     // A DNS label like every other name: the object's name (shortened) and a random suffix.
-    metadata: { name: `${involved.metadata.name.slice(0, 50).replace(/-+$/, '')}-${randomBytes(6).toString('hex')}`, namespace },
+    metadata: { name: `${involved.metadata.name.slice(0, 50).replace(/-+$/, '')}-${randomSuffix(6)}`, namespace },
     spec: {
       involvedObject: { kind: involved.kind, namespace, name: involved.metadata.name, uid: involved.metadata.uid },
       reason,

@@ -1,6 +1,6 @@
 // Workload → Instances: the edge around planWorkload and the scheduler, like Nomad's
 // generic_sched around its reconciler. Each reconcile makes its writes in one transaction.
-import { randomBytes } from 'node:crypto';
+import { randomSuffix } from './name-suffix.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { Instance, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
@@ -154,7 +154,7 @@ export class WorkloadController {
       apiVersion: 'lattice/v1',
       kind: 'Instance',
       metadata: {
-        name: `${workload.metadata.name.slice(0, 44)}-${hash.slice(0, 5)}-${randomBytes(3).toString('hex')}`,
+        name: `${workload.metadata.name.slice(0, 44)}-${hash.slice(0, 5)}-${randomSuffix(3)}`,
         namespace,
         labels: { [WORKLOAD_LABEL]: workload.metadata.name },
         finalizers: [INSTANCE_FINALIZER],

@@ -117,6 +117,7 @@ export class SqlStore implements ObjectStore {
    * revisions are reused by the next, so the log stays gapless.
    */
   transact<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn: fn as (tx: StoreTransaction) => Promise<unknown>, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length === 1 && !this.committing) setImmediate(() => void this.commitPending());
@@ -124,16 +125,19 @@ export class SqlStore implements ObjectStore {
   }
 
   private readonly pending: PendingTransaction[] = [];
-  private committing = false;
+  private committing: Promise<void> | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
 
-  private async commitPending(): Promise<void> {
-    if (this.committing) return;
-    this.committing = true;
-    try {
-      while (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_GROUP_COMMIT));
-    } finally {
-      this.committing = false;
-    }
+  private commitPending(): Promise<void> {
+    this.committing ??= (async () => {
+      try {
+        while (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_GROUP_COMMIT));
+      } finally {
+        this.committing = undefined;
+      }
+    })();
+    return this.committing;
   }
 
   private async commitBatch(batch: PendingTransaction[]): Promise<void> {
@@ -279,10 +283,15 @@ export class SqlStore implements ObjectStore {
     });
   }
 
-  async close(): Promise<void> {
-    this.feed.close();
-    await this.stopListening();
-    await this.adapter.close();
+  /** Transactions already asked for still commit; later ones are refused. Closing twice is fine. */
+  close(): Promise<void> {
+    this.closed = true;
+    return (this.closing ??= (async () => {
+      while (this.pending.length > 0 || this.committing) await this.commitPending();
+      this.feed.close();
+      await this.stopListening();
+      await this.adapter.close();
+    })());
   }
 }
 

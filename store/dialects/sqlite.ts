@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
@@ -32,6 +32,7 @@ function openConnection(file: string): BetterSqlite3.Database {
 }
 
 const STATEMENT_CACHE_SIZE = 256;
+const fsyncAsync = promisify(fsync);
 
 // kysely prepares every query afresh, which costs more than running it; the store issues a
 // handful of distinct statements, so caching them makes a write several times cheaper.
@@ -58,11 +59,11 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
   mkdirSync(dirname(file), { recursive: true });
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file)) }) });
   // The WAL exists from the first write on and stays the same file while connections are open.
-  let wal: Promise<FileHandle> | undefined;
+  let walFd: number | undefined;
   const afterCommit = async () => {
     if (synchronous !== 'full') return;
-    wal ??= open(`${file}-wal`, 'r');
-    await (await wal).sync();
+    walFd ??= openSync(`${file}-wal`, 'r');
+    await fsyncAsync(walFd);
   };
   await migrateToLatest(writer, { revisionType: 'integer' });
   await afterCommit();
@@ -85,7 +86,8 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
     isUniqueViolation: (error) => sqliteCode(error).startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE',
     isContention: (error) => sqliteCode(error).startsWith('SQLITE_BUSY') || sqliteCode(error).startsWith('SQLITE_LOCKED'),
     close: async () => {
-      await (await wal?.catch(() => undefined))?.close();
+      if (walFd !== undefined) closeSync(walFd);
+      walFd = undefined;
       await reader.destroy();
       await writer.destroy();
     },
