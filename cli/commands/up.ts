@@ -4,10 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startAgent } from '../../agent/start-agent.ts';
 import { LatticeClient } from '../../client/api-client.ts';
-import { configFromEnv } from '../../controlplane/config.ts';
-import { parseListen, startServer } from '../../controlplane/server.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
 
@@ -33,6 +30,12 @@ export function registerUpCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the database, the agent and its workloads keep their state', process.env.LATTICE_DATA_DIR ?? './.lattice')
     .action(async (options: { listen: string; dataDir: string }) => {
       const started = performance.now();
+      // Loaded here, not at the top: the client commands start faster without the server's modules.
+      const [{ startAgent }, { configFromEnv }, { parseListen, startServer }] = await Promise.all([
+        import('../../agent/start-agent.ts'),
+        import('../../controlplane/config.ts'),
+        import('../../controlplane/server.ts'),
+      ]);
       const dataDir = resolve(options.dataDir);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const admin = adminCredentials(dataDir);
@@ -58,13 +61,13 @@ export function registerUpCommand(program: Command): void {
       });
       await agent.connected;
       const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
-      saveContext('local', { server: url, token, username: admin.username });
+      saveContext('local', { server: url, token, username: admin.username, namespace: admin.username });
       console.log(`Lattice is up in ${Math.round(performance.now() - started)} ms
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
   agent    local (process runtime), shared by every tenant
   context  "local" written to ${configPath()}
-Apply something:  curl -X POST ${url}/api/v1/apply -H "authorization: Bearer $(node -pe 'require("${configPath()}").contexts.local.token')" -H 'content-type: application/yaml' --data-binary @examples/hello.yaml`);
+Apply something:  npx lattice apply -f examples/hello.yaml --wait`);
       let stopping = false;
       const shutdown = () => {
         if (stopping) return;
