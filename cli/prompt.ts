@@ -23,7 +23,8 @@ export function openPrompter(): Prompter {
   const lines = rl[Symbol.asyncIterator]();
   return {
     async ask(question, options = {}) {
-      process.stderr.write(question);
+      // Piped answers need no questions.
+      if (terminal) process.stderr.write(question);
       muted = Boolean(options.hidden) && terminal;
       const next = await lines.next();
       muted = false;

@@ -1,6 +1,6 @@
 // Contexts: `lattice login`, `logout`, `whoami` and `config …`.
 import type { Command } from 'commander';
-import { LatticeClient } from '../../client/api-client.ts';
+import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
 import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { configPath, readConfig, saveContext, selectContext, writeConfig, type Context } from '../context.ts';
@@ -48,7 +48,10 @@ async function login(options: LoginOptions, command: Command): Promise<void> {
     } finally {
       prompter.close();
     }
-    const pair = await anonymous.login(username, password);
+    const pair = await anonymous.login(username, password).catch((error: unknown) => {
+      if (error instanceof LatticeApiError && error.status === 401) throw new CliError(`${error.body.message} (at ${server})`);
+      throw error;
+    });
     const who = await anonymous.withToken(pair.accessToken).whoami();
     context = {
       server,
