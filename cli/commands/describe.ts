@@ -2,13 +2,13 @@
 // Per-instance CPU and memory are not shown yet: they need the stats endpoint (issue 5).
 import type { Command } from 'commander';
 import type { Agent, Event, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
+import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
 import { KIND_HELP, kindAndName } from '../kinds.ts';
 import { describeAgent, describeEvent, describeInstance, describeSecret, describeWorkload } from '../output/describe.ts';
 import type { Session } from '../session.ts';
 
-const WORKLOAD_LABEL = 'lattice.dev/workload';
 
 async function eventsAbout(session: Session, namespace: string, kind: string, name: string): Promise<Event[]> {
   const list = await session.client.list<Event>('events', { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });

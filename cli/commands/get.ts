@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { KindInfo } from '../../schemas/kinds.ts';
 import type { Instance, LatticeObject } from '../../schemas/types.gen.ts';
+import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
 import { KIND_HELP, kindAndName, objectRef } from '../kinds.ts';
@@ -11,7 +12,6 @@ import { columnWidths, formatRow } from '../output/table.ts';
 import type { Session } from '../session.ts';
 import { watchLoop } from '../watch-loop.ts';
 
-const WORKLOAD_LABEL = 'lattice.dev/workload';
 const FORMATS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
 type Format = (typeof FORMATS)[number];
 

@@ -4,7 +4,6 @@
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { watch } from 'chokidar';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { parseDuration } from '../duration.ts';
 import { CliError } from '../errors.ts';
@@ -74,6 +73,8 @@ async function gitops(dir: string, options: GitOpsOptions, command: Command): Pr
       });
   };
 
+  // Loaded here: the other commands start faster without it.
+  const { watch } = await import('chokidar');
   const watcher = watch(resolve(dir), {
     ignoreInitial: true,
     // Hidden entries (.git, editors' swap files) are not manifests.

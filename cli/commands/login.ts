@@ -97,7 +97,8 @@ ${examples('lattice login --server http://127.0.0.1:8080', "printf 'alice\\ncorr
       delete config.contexts[session.contextName];
       if (config.currentContext === session.contextName) delete config.currentContext;
       writeConfig(config);
-      print(`Logged out; context "${session.contextName}" removed.`);
+      const apiToken = session.context.refreshToken === undefined;
+      print(`Logged out; context "${session.contextName}" removed.${apiToken ? ' Its API token stays valid until it expires or is revoked.' : ''}`);
     });
 
   program
