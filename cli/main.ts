@@ -1,24 +1,21 @@
-// The `lattice` command.
-import { Command } from 'commander';
-import { registerAgentCommand } from './commands/agent.ts';
-import { registerServerCommand } from './commands/server.ts';
-import { registerUpCommand } from './commands/up.ts';
-import { VERSION } from './version.ts';
+// The `lattice` entry point: runs the program, and turns any failure into lines on stderr and a
+// non-zero exit status.
+import { explain } from './errors.ts';
+import { buildProgram } from './program.ts';
 
-export function buildProgram(): Command {
-  const program = new Command('lattice')
-    .description('Declarative control plane for a self-hosted, decentralized cloud')
-    .version(VERSION)
-    .showHelpAfterError();
-  registerServerCommand(program);
-  registerAgentCommand(program);
-  registerUpCommand(program);
-  return program;
+const program = buildProgram();
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const { context } = program.opts() as { context?: string };
+  let server: string | undefined;
+  try {
+    const { readConfig } = await import('./context.ts');
+    const config = readConfig();
+    server = config.contexts[context ?? process.env.LATTICE_CONTEXT ?? config.currentContext ?? '']?.server;
+  } catch {
+    // the config itself may be what failed
+  }
+  for (const line of explain(error, server)) process.stderr.write(`${line}\n`);
+  process.exit((error as { exitCode?: number }).exitCode ?? 1);
 }
-
-await buildProgram()
-  .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    console.error(`error: ${(error as Error).message ?? String(error)}`);
-    process.exit(1);
-  });

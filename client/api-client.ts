@@ -1,6 +1,6 @@
 // The typed Lattice API client: fetch for requests, a WebSocket for watches. Written once for
 // Node and the browser: pass a WebSocket implementation where there is no global one (Node 20).
-import type { ApplyResult, ObjectList, TokenPair, WatchMessage, WhoAmI } from './api-types.ts';
+import type { ApplyResult, JoinToken, JoinTokenCreated, ObjectList, SpecRevision, TokenPair, WatchMessage, WhoAmI } from './api-types.ts';
 import type { LatticeObject } from '../schemas/types.gen.ts';
 
 export interface ErrorBody {
@@ -40,6 +40,11 @@ export interface ClientOptions {
   token?: string;
   webSocket?: WebSocketFactory;
   fetch?: typeof fetch;
+  /**
+   * Called when a request is refused with 401: return a fresh token (e.g. after refreshing a
+   * session) and the request is sent once more with it, as is every later one.
+   */
+  onUnauthorized?: () => Promise<string | undefined>;
 }
 
 export interface ApplyParams {
@@ -68,9 +73,11 @@ type Query = Record<string, string | number | boolean | undefined>;
 
 export class LatticeClient {
   private readonly fetchImpl: typeof fetch;
+  private token: string | undefined;
 
   constructor(readonly options: ClientOptions) {
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.token = options.token;
   }
 
   withToken(token: string): LatticeClient {
@@ -84,14 +91,24 @@ export class LatticeClient {
   }
 
   async request<T>(method: string, path: string, init: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    let body: string | undefined;
-    if (init.body !== undefined) {
-      headers['content-type'] = init.contentType ?? 'application/json';
-      body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+    const send = () => {
+      const headers: Record<string, string> = {};
+      if (this.token) headers.authorization = `Bearer ${this.token}`;
+      let body: string | undefined;
+      if (init.body !== undefined) {
+        headers['content-type'] = init.contentType ?? 'application/json';
+        body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      }
+      return this.fetchImpl(this.url(path, init.query), { method, headers, body });
+    };
+    let response = await send();
+    if (response.status === 401 && this.token && this.options.onUnauthorized) {
+      const fresh = await this.options.onUnauthorized();
+      if (fresh && fresh !== this.token) {
+        this.token = fresh;
+        response = await send();
+      }
     }
-    const response = await this.fetchImpl(this.url(path, init.query), { method, headers, body });
     const text = await response.text();
     const parsed = text === '' ? undefined : response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
     if (!response.ok) {
@@ -118,6 +135,24 @@ export class LatticeClient {
 
   whoami(): Promise<WhoAmI> {
     return this.request('GET', '/auth/whoami');
+  }
+
+  /** Join tokens for agents: a user's makes private agents, an admin's shared ones. */
+  createJoinToken(expiresInHours?: number): Promise<JoinTokenCreated> {
+    return this.request('POST', '/auth/join-tokens', { body: expiresInHours === undefined ? {} : { expiresInHours } });
+  }
+
+  listJoinTokens(): Promise<{ items: JoinToken[] }> {
+    return this.request('GET', '/auth/join-tokens');
+  }
+
+  revokeJoinToken(id: string): Promise<void> {
+    return this.request('DELETE', `/auth/join-tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** A Workload's spec by generation, oldest first. */
+  history(namespace: string, name: string): Promise<{ items: SpecRevision[] }> {
+    return this.request('GET', `/namespaces/${namespace}/workloads/${name}/history`);
   }
 
   /** YAML text (multi-document) or objects. */
@@ -147,7 +182,7 @@ export class LatticeClient {
   watch(params: WatchParams = {}): WatchStream {
     const factory = this.options.webSocket ?? browserWebSocket;
     const url = this.url('/watch', { ...params }).replace(/^http/, 'ws');
-    const socket = factory(url, this.options.token);
+    const socket = factory(url, this.token);
     const queue: WatchMessage[] = [];
     let wake: (() => void) | undefined;
     let ended = false;

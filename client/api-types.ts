@@ -21,10 +21,46 @@ export interface FieldChange {
   after?: unknown;
 }
 
+/** A dry run's preview of a Workload once rolled out: per agent, and what no agent can take. */
+export interface PlacementPlan {
+  agents: { agent: string; keep: number; deploy: number; stop: { instance: string; reason: 'Replaced' | 'ScaledDown' }[] }[];
+  pending: { replicas: number; reason: string }[];
+}
+
+export interface ApplyResultItem {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged' | 'pruned';
+  diff?: FieldChange[];
+  placement?: PlacementPlan;
+}
+
 export interface ApplyResult {
   revision: number;
   dryRun: boolean;
-  results: { apiVersion: string; kind: string; namespace?: string; name: string; action: 'created' | 'configured' | 'unchanged' | 'pruned'; diff?: FieldChange[] }[];
+  results: ApplyResultItem[];
+}
+
+export interface SpecRevision {
+  generation: number;
+  revision: number;
+  spec: unknown;
+  createdAt: string;
+}
+
+export interface JoinToken {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  scope: 'shared' | 'private';
+}
+
+export interface JoinTokenCreated {
+  token: string;
+  expiresAt: string;
+  scope: 'shared' | 'private';
 }
 
 export interface ObjectList<T = LatticeObject> {

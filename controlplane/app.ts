@@ -16,6 +16,7 @@ import { opsRoutes } from './routes/ops-routes.ts';
 import { resourceRoutes } from './routes/resource-routes.ts';
 import { watchRoutes } from './routes/watch-routes.ts';
 import { agentRoutes } from './routes/agent-routes.ts';
+import { historyRoutes } from './routes/history-routes.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 
@@ -91,6 +92,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       await api.register(resourceRoutes);
       await api.register(watchRoutes);
       await api.register(agentRoutes);
+      await api.register(historyRoutes);
     },
     { prefix: '/api/v1' },
   );

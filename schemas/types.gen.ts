@@ -129,6 +129,10 @@ export interface WorkloadSpec {
    * @maxItems 32
    */
   volumes?: VolumeMount[];
+  /**
+   * Set by `lattice rollout restart`: a new value rolls every instance. An apply that leaves it out keeps the live value, so re-applying a manifest never undoes (or repeats) a restart.
+   */
+  restartedAt?: string;
 }
 /**
  * This interface was referenced by `Workload`'s JSON-Schema

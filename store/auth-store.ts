@@ -54,6 +54,10 @@ export interface AuthStore {
   serverKey(name: string, generate: () => string): Promise<string>;
   createJoinToken(token: JoinTokenRecord): Promise<void>;
   findJoinToken(id: string): Promise<JoinTokenRecord | undefined>;
+  /** The user's join tokens, oldest first (expired ones too, until revoked). */
+  listJoinTokens(username: string): Promise<JoinTokenRecord[]>;
+  /** Forgets the token: no agent can join with it any more. false when the user has no such token. */
+  deleteJoinToken(username: string, id: string): Promise<boolean>;
   /** Sets (or replaces: re-registration rotates it) an agent's credential. */
   setAgentCredential(agent: string, hash: string, now: string): Promise<void>;
   agentCredentialHash(agent: string): Promise<string | undefined>;
@@ -201,6 +205,16 @@ export class SqlAuthStore implements AuthStore {
   async findJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
     const row = await this.adapter.reader.selectFrom('join_tokens').selectAll().where('id', '=', id).executeTakeFirst();
     return row && { id: row.id, username: row.username, hash: row.hash, createdAt: row.created_at, expiresAt: row.expires_at };
+  }
+
+  async listJoinTokens(username: string): Promise<JoinTokenRecord[]> {
+    const rows = await this.adapter.reader.selectFrom('join_tokens').selectAll().where('username', '=', username).orderBy('created_at').orderBy('id').execute();
+    return rows.map((row) => ({ id: row.id, username: row.username, hash: row.hash, createdAt: row.created_at, expiresAt: row.expires_at }));
+  }
+
+  async deleteJoinToken(username: string, id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('join_tokens').where('id', '=', id).where('username', '=', username).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async setAgentCredential(agent: string, hash: string, now: string): Promise<void> {

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { startAgent } from '../../agent/start-agent.ts';
-import { LatticeClient } from '../../client/api-client.ts';
-import { configPath, readConfig } from '../context.ts';
+import { examples, print, sessionFor } from '../command-kit.ts';
+import { age } from '../duration.ts';
+import { formatTable } from '../output/table.ts';
 import { VERSION } from '../version.ts';
 
 function parseLabels(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -29,26 +29,50 @@ export function registerAgentCommand(program: Command): void {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
+      // Loaded here, not at the top: every other command starts faster without the agent's modules.
+      const { startAgent } = await import('../../agent/start-agent.ts');
       const daemon = await startAgent({ ...options, server: options.server, version: VERSION, heartbeatMs: heartbeat * 1000, log: (m) => console.log(m) });
       const shutdown = () => void daemon.stop().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
     });
 
-  agent
+  const token = agent
     .command('token')
-    .description('join tokens for agents')
+    .description('join tokens: an agent starts once with one, then keeps its own credential')
+    .addHelpText('after', examples('lattice agent token create --expires-in-hours 1', 'lattice agent token list', 'lattice agent token revoke <id>'));
+
+  token
     .command('create')
-    .description("create a join token: a user's makes private agents, an admin's shared ones")
-    .option('--expires-in-hours <n>', 'how long it stays valid', '24')
-    .option('--context <name>', 'CLI context to use (default: the current one)')
-    .action(async (options: { expiresInHours: string; context?: string }) => {
-      const config = readConfig();
-      const name = options.context ?? config.currentContext;
-      const context = name ? config.contexts[name] : undefined;
-      if (!context) throw new Error(`no CLI context ${name ? JSON.stringify(name) : 'selected'} in ${configPath()}: run \`lattice up\` or log in first`);
-      const client = new LatticeClient({ server: context.server, token: context.token });
-      const created = await client.request<{ token: string; expiresAt: string; scope: string }>('POST', '/auth/join-tokens', { body: { expiresInHours: Number(options.expiresInHours) } });
-      console.log(`join token (${created.scope} agents, valid until ${created.expiresAt}):\n${created.token}\n\nstart an agent with:\n  lattice agent --server ${context.server} --join-token ${created.token} --name <name>`);
+    .description("create a join token (shown once): a user's makes private agents, an admin's shared ones")
+    .option('--expires-in-hours <n>', 'how long it stays valid (1 to 8760)', '24')
+    .action(async (options: { expiresInHours: string }, command: Command) => {
+      const session = await sessionFor(command);
+      const created = await session.client.createJoinToken(Number(options.expiresInHours));
+      print(`join token (${created.scope} agents, valid until ${created.expiresAt}):\n${created.token}\n\nstart an agent with:\n  lattice agent --server ${session.context.server} --join-token ${created.token} --name <name>`);
+    });
+
+  token
+    .command('list')
+    .description('list your join tokens (ids and expiry; the tokens themselves are never shown again)')
+    .action(async (_options: unknown, command: Command) => {
+      const session = await sessionFor(command);
+      const { items } = await session.client.listJoinTokens();
+      if (items.length === 0) return void process.stderr.write('No join tokens.\n');
+      const now = Date.now();
+      const rows = items.map((t) => [t.id, t.scope, age(t.createdAt, now), t.expiresAt, Date.parse(t.expiresAt) <= now ? 'Expired' : 'Valid']);
+      print(formatTable(['ID', 'SCOPE', 'AGE', 'EXPIRES', 'STATUS'], rows));
+    });
+
+  token
+    .command('revoke')
+    .description('revoke a join token: no new agent can join with it (agents that joined keep their credential)')
+    .argument('<id>', 'the ID from `lattice agent token list`, or the whole token')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const session = await sessionFor(command);
+      // A whole token (ljt_<id>.<secret>) names its id too.
+      const tokenId = /^ljt_(.+)\.[^.]+$/.exec(id)?.[1] ?? id;
+      await session.client.revokeJoinToken(tokenId);
+      print(`join token ${tokenId} revoked`);
     });
 }

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { configFromEnv } from '../../controlplane/config.ts';
-import { closeOnSignals, parseListen, startServer } from '../../controlplane/server.ts';
 
 export function registerServerCommand(program: Command): void {
   program
@@ -9,6 +7,8 @@ export function registerServerCommand(program: Command): void {
     .option('--listen <host:port>', 'address to listen on (env LATTICE_LISTEN)', process.env.LATTICE_LISTEN ?? '127.0.0.1:8080')
     .option('--db <url>', 'store: sqlite:./path.db or postgres://user@host:port/db (env LATTICE_DB)')
     .action(async (options: { listen: string; db?: string }) => {
+      // Loaded here, not at the top: the client commands start faster without the server's modules.
+      const [{ configFromEnv }, { closeOnSignals, parseListen, startServer }] = await Promise.all([import('../../controlplane/config.ts'), import('../../controlplane/server.ts')]);
       const config = configFromEnv(process.env);
       if (options.db) config.db = options.db;
       const { app, url } = await startServer(parseListen(options.listen), config);

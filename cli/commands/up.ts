@@ -4,10 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startAgent } from '../../agent/start-agent.ts';
 import { LatticeClient } from '../../client/api-client.ts';
-import { configFromEnv } from '../../controlplane/config.ts';
-import { parseListen, startServer } from '../../controlplane/server.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -37,6 +34,12 @@ export function registerUpCommand(program: Command): void {
       const building = performance.now();
       if ((await ensureUiBuilt()) === 'built') console.log(`Built the web UI (ui/dist was missing or stale) in ${Math.round(performance.now() - building)} ms`);
       const started = performance.now();
+      // Loaded here, not at the top: the client commands start faster without the server's modules.
+      const [{ startAgent }, { configFromEnv }, { parseListen, startServer }] = await Promise.all([
+        import('../../agent/start-agent.ts'),
+        import('../../controlplane/config.ts'),
+        import('../../controlplane/server.ts'),
+      ]);
       const dataDir = resolve(options.dataDir);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const admin = adminCredentials(dataDir);
@@ -62,14 +65,14 @@ export function registerUpCommand(program: Command): void {
       });
       await agent.connected;
       const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
-      saveContext('local', { server: url, token, username: admin.username });
+      saveContext('local', { server: url, token, username: admin.username, namespace: admin.username });
       console.log(`Lattice is up in ${Math.round(performance.now() - started)} ms
   UI       ${url}/   (sign in as the admin below, or with the context's token)
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
   agent    local (process runtime), shared by every tenant
   context  "local" written to ${configPath()}
-Apply something:  curl -X POST ${url}/api/v1/apply -H "authorization: Bearer $(node -pe 'require("${configPath()}").contexts.local.token')" -H 'content-type: application/yaml' --data-binary @examples/hello.yaml`);
+Apply something:  npx lattice apply -f examples/hello.yaml --wait`);
       let stopping = false;
       const shutdown = () => {
         if (stopping) return;

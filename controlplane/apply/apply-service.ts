@@ -9,6 +9,8 @@ import { ApiError, forbidden, invalid } from '../errors.ts';
 import { recordEvent } from '../../reconciler/events.ts';
 import type { FieldChange } from './object-diff.ts';
 import { planApply, type ApplyAction } from './plan-apply.ts';
+import { planPlacement, type PlacementPlan } from './plan-placement.ts';
+import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -27,6 +29,8 @@ export interface ApplyResultItem {
   name: string;
   action: ApplyAction;
   diff?: FieldChange[];
+  /** Dry runs of a created or configured Workload: what would run where once rolled out. */
+  placement?: PlacementPlan;
 }
 
 export interface ApplyResult {
@@ -47,6 +51,8 @@ const APPLY_SET_KIND = 'ApplySet';
 class Ledger {
   readonly results: ApplyResultItem[] = [];
   readonly revisions: number[] = [];
+  /** Dry runs: the Workloads that would change, to preview their placement. */
+  readonly changedWorkloads: { item: ApplyResultItem; object: StoredObject }[] = [];
 
   wrote(object: StoredObject): void {
     this.revisions.push(Number(object.metadata.resourceVersion));
@@ -60,8 +66,9 @@ class DryRunRollback extends Error {
 }
 
 export async function applyManifests(store: ObjectStore, principal: Principal, manifests: unknown[], options: ApplyOptions, now: () => Date): Promise<ApplyResult> {
-  const desired = prepare(principal, manifests);
   if (options.prune && !options.applySet) throw new ApiError('BadRequest', 'prune needs an applySet: ?applySet=NAME&prune=true', [{ path: 'applySet', message: 'is required with prune' }]);
+  // An empty set with prune is how a GitOps directory that lost its last file empties the set.
+  const desired = manifests.length === 0 && options.prune ? [] : prepare(principal, manifests);
   let ledger: Ledger;
   try {
     ledger = await store.transact(async (tx) => {
@@ -75,6 +82,7 @@ export async function applyManifests(store: ObjectStore, principal: Principal, m
     if (!(error instanceof DryRunRollback)) throw error;
     ledger = error.ledger;
   }
+  if (ledger.changedWorkloads.length > 0) await previewPlacements(store, ledger.changedWorkloads);
   const revision = ledger.revisions.length > 0 ? Math.max(...ledger.revisions) : await store.currentRevision();
   return { revision, dryRun: options.dryRun, results: ledger.results };
 }
@@ -132,6 +140,7 @@ async function applyAll(tx: StoreTransaction, desired: Desired[], options: Apply
     const plan = planApply(object, live);
     const item: ApplyResultItem = { apiVersion: object.apiVersion, kind: object.kind, ...nameOf(key), action: plan.action };
     if (options.dryRun) item.diff = plan.diff;
+    if (options.dryRun && plan.action !== 'unchanged' && object.kind === 'Workload') ledger.changedWorkloads.push({ item, object: plan.object });
     if (!options.dryRun && plan.action === 'created') ledger.wrote(await tx.create(plan.object));
     if (!options.dryRun && plan.action === 'configured') {
       ledger.wrote(await tx.update({ ...plan.object, metadata: { ...plan.object.metadata, resourceVersion: live!.metadata.resourceVersion } }));
@@ -177,6 +186,12 @@ async function updateApplySet(tx: StoreTransaction, principal: Principal, option
   const spec = { entries: options.prune ? current : [...current, ...leftOut] };
   if (options.dryRun) return;
   ledger.wrote(inventorySet ? await tx.update({ ...inventorySet, spec }) : await tx.create({ apiVersion: 'lattice/v1', kind: APPLY_SET_KIND, metadata: setKey, spec }));
+}
+
+/** After the dry run's transaction: agents and instances as they are now. */
+async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[]): Promise<void> {
+  const [agents, instances] = await Promise.all([store.list({ kind: 'Agent' }), store.list({ kind: 'Instance' })]);
+  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[]);
 }
 
 function keyOf(object: StoredObject): ObjectKey {

@@ -25,7 +25,8 @@ function appliedFields(object: StoredObject | undefined): { metadata: { labels?:
  * desired is a validated, defaulted manifest with its namespace resolved. The result keeps the
  * live object's finalizers (controllers own them), so an apply never drops one.
  */
-export function planApply(desired: StoredObject, live: StoredObject | undefined): PlannedObject {
+export function planApply(manifest: StoredObject, live: StoredObject | undefined): PlannedObject {
+  const desired = keepRestartMarker(manifest, live);
   const before = appliedFields(live);
   const after = appliedFields(desired);
   const diff = desired.kind === 'Secret' ? diffValues(...redactedPair(live, desired)) : diffValues(before, after);
@@ -43,6 +44,19 @@ export function planApply(desired: StoredObject, live: StoredObject | undefined)
   };
   if (!live) return { action: 'created', object, diff };
   return { action: isDeepStrictEqual(before, after) ? 'unchanged' : 'configured', object, diff };
+}
+
+/**
+ * `lattice rollout restart` writes spec.restartedAt; manifests do not carry it. Keeping the live
+ * value when a manifest leaves it out means a re-apply (or a GitOps sync) neither undoes the
+ * restart nor rolls the instances a second time.
+ */
+function keepRestartMarker(manifest: StoredObject, live: StoredObject | undefined): StoredObject {
+  if (manifest.kind !== 'Workload' || live?.kind !== 'Workload') return manifest;
+  const restartedAt = (live.spec as { restartedAt?: string } | undefined)?.restartedAt;
+  const spec = manifest.spec as { restartedAt?: string } | undefined;
+  if (restartedAt === undefined || spec === undefined || spec.restartedAt !== undefined) return manifest;
+  return { ...manifest, spec: { ...spec, restartedAt } };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Joining (join tokens, registration) and the agents' WebSocket.
 import type { FastifyInstance } from 'fastify';
+import { notFound } from '../errors.ts';
 
 const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 63 }, maxProperties: 64 } as const;
 
@@ -12,6 +13,20 @@ export async function agentRoutes(app: FastifyInstance): Promise<void> {
       return app.agentRegistry.createJoinToken(request.principal, (request.body as { expiresInHours?: number } | null)?.expiresInHours);
     },
   );
+
+  // Secrets are never listed: a join token is shown once, at creation.
+  app.get('/auth/join-tokens', async (request) => {
+    const tokens = await app.store.auth.listJoinTokens(request.principal.username);
+    const scope = request.principal.role === 'admin' ? 'shared' : 'private';
+    return { items: tokens.map(({ id, createdAt, expiresAt }) => ({ id, createdAt, expiresAt, scope })) };
+  });
+
+  // Agents that already joined keep their own credential: revoking stops new joins only.
+  app.delete('/auth/join-tokens/:id', { schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!(await app.store.auth.deleteJoinToken(request.principal.username, id))) throw notFound(`join token ${JSON.stringify(id)} not found (or already revoked)`);
+    reply.code(204);
+  });
 
   app.post(
     '/agents/register',

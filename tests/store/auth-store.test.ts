@@ -40,6 +40,15 @@ for (const backend of allBackends()) {
       await auth.createJoinToken(join);
       assert.deepEqual(await auth.findJoinToken('j1'), join);
       assert.equal(await auth.findJoinToken('nope'), undefined);
+      const join2 = { ...join, id: 'j2', hash: 'jh2', createdAt: '2026-01-01T00:00:01.000Z' };
+      await auth.createJoinToken(join2);
+      assert.deepEqual(await auth.listJoinTokens('alice'), [join, join2]);
+      assert.deepEqual(await auth.listJoinTokens('bob'), []);
+      assert.equal(await auth.deleteJoinToken('bob', 'j2'), false, 'only the creator revokes');
+      assert.equal(await auth.deleteJoinToken('alice', 'j2'), true);
+      assert.equal(await auth.deleteJoinToken('alice', 'j2'), false);
+      assert.equal(await auth.findJoinToken('j2'), undefined);
+      assert.deepEqual(await auth.listJoinTokens('alice'), [join]);
       await auth.setAgentCredential('laptop', 'c1', '2026-01-01T00:00:00.000Z');
       await auth.setAgentCredential('laptop', 'c2', '2026-01-02T00:00:00.000Z');
       assert.equal(await auth.agentCredentialHash('laptop'), 'c2', 're-registration replaces the credential');
