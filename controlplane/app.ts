@@ -15,6 +15,7 @@ import { opsRoutes } from './routes/ops-routes.ts';
 import { resourceRoutes } from './routes/resource-routes.ts';
 import { watchRoutes } from './routes/watch-routes.ts';
 import { agentRoutes } from './routes/agent-routes.ts';
+import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 
@@ -86,6 +87,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       await api.register(resourceRoutes);
       await api.register(watchRoutes);
       await api.register(agentRoutes);
+      await api.register(workloadRuntimeRoutes);
     },
     { prefix: '/api/v1' },
   );

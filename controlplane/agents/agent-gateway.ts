@@ -8,6 +8,7 @@ import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.
 import type { ObjectStore } from '../../store/types.ts';
 import type { AgentLink } from '../../reconciler/agent-link.ts';
 import { INSTANCE_FINALIZER } from '../../reconciler/instance-state.ts';
+import { AgentRequests } from './agent-requests.ts';
 
 interface Connection {
   socket: WebSocket;
@@ -29,6 +30,8 @@ const CLOSE_REPLACED = 4000;
 export class AgentGateway implements AgentLink {
   private readonly connections = new Map<string, Connection>();
   private readonly listeners: ((agent: string) => void)[] = [];
+  /** Logs and stats requests to agents, and their answers. */
+  readonly requests = new AgentRequests((agent, message) => this.send(agent, message));
 
   constructor(private readonly deps: GatewayDeps) {}
 
@@ -45,7 +48,7 @@ export class AgentGateway implements AgentLink {
     const connection = this.connections.get(agent);
     if (!connection) return false;
     if (message.type === 'deploy') connection.inFlight.set(message.instance.uid, message.instance.templateHash);
-    else connection.inFlight.delete(message.uid);
+    else if (message.type === 'stop') connection.inFlight.delete(message.uid);
     connection.socket.send(JSON.stringify(message));
     return true;
   }
@@ -92,13 +95,16 @@ export class AgentGateway implements AgentLink {
         } else if (!connection) {
           socket.close(CLOSE_POLICY, 'send hello first');
           return;
+        } else if (msg.type === 'logData' || msg.type === 'logEnd' || msg.type === 'statsResult') {
+          this.requests.handle(agent, msg);
+          return;
         } else if (msg.type === 'heartbeat') {
           await this.markReady(agent, undefined);
         } else if (msg.type === 'status') {
           connection.observed.set(msg.instance.uid, msg.instance);
           if (connection.inFlight.get(msg.instance.uid) === msg.instance.templateHash) connection.inFlight.delete(msg.instance.uid);
           await this.writeInstanceStatus(agent, msg.instance);
-        } else {
+        } else if (msg.type === 'gone') {
           connection.observed.delete(msg.uid);
           connection.inFlight.delete(msg.uid);
           await this.finishDeletion(agent, msg.uid);
@@ -109,6 +115,7 @@ export class AgentGateway implements AgentLink {
     socket.on('close', () => {
       if (connection && this.connections.get(agent) === connection) {
         this.connections.delete(agent);
+        this.requests.disconnected(agent);
         this.changed(agent);
       }
     });
