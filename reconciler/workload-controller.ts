@@ -2,7 +2,7 @@
 // goes to the store, and the caches (and so the next reconcile) see it through the watch.
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Agent, Instance, Workload } from '../schemas/types.gen.ts';
+import type { Agent, Instance, Secret, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, isDeleting, isScheduled } from './instance-state.ts';
 import type { ObjectCache } from './object-cache.ts';
@@ -10,6 +10,7 @@ import { planWorkload } from './plan-workload.ts';
 import { requestOf } from './quantity.ts';
 import { scheduleReplicas, type SchedulingAgent } from './scheduler.ts';
 import { templateHash } from './template-hash.ts';
+import { referencedSecrets, secretVersions } from './secret-refs.ts';
 import { workloadStatus } from './workload-status.ts';
 import { recordEvent } from './events.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
@@ -19,6 +20,7 @@ export interface WorkloadControllerDeps {
   workloads: ObjectCache<Workload>;
   instances: ObjectCache<Instance>;
   agents: ObjectCache<Agent>;
+  secrets: ObjectCache<Secret>;
   now: () => Date;
 }
 
@@ -65,7 +67,7 @@ export class WorkloadController {
       await store.update({ ...workload, metadata: { ...workload.metadata, finalizers: [...(workload.metadata.finalizers ?? []), WORKLOAD_FINALIZER] } });
       return; // the update comes back through the watch and reconciles again
     }
-    const hash = templateHash(workload.spec);
+    const hash = templateHash(workload.spec, await this.referencedSecretVersions(workload));
     const plan = planWorkload(workload, instances, hash);
     for (const { instance, reason } of plan.stop) {
       await this.deleteInstance(instance);
@@ -76,6 +78,20 @@ export class WorkloadController {
     if (!isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status))) {
       await store.updateStatus({ kind: 'Workload', namespace, name }, status);
     }
+  }
+
+  /**
+   * Versions of the Secrets the workload's env uses. One the cache does not hold yet is read from
+   * the store: applied in the same transaction as the workload, it may not have reached the cache.
+   */
+  private async referencedSecretVersions(workload: Workload): Promise<Record<string, string>> {
+    const namespace = workload.metadata.namespace!;
+    const found = new Map<string, Secret | undefined>();
+    for (const name of referencedSecrets(workload.spec)) {
+      const cached = this.deps.secrets.get(namespace, name);
+      found.set(name, cached ?? ((await this.deps.store.get({ kind: 'Secret', namespace, name }).catch(() => undefined)) as Secret | undefined));
+    }
+    return secretVersions(workload.spec, (name) => found.get(name));
   }
 
   /** Creates `count` new instances and binds them, plus any still waiting, to agents. */

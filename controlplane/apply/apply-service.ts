@@ -9,6 +9,7 @@ import { ApiError, forbidden, invalid } from '../errors.ts';
 import { recordEvent } from '../../reconciler/events.ts';
 import type { FieldChange } from './object-diff.ts';
 import { planApply, type ApplyAction } from './plan-apply.ts';
+import { withSecretValues } from './secret-values.ts';
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -129,7 +130,7 @@ async function applyAll(tx: StoreTransaction, desired: Desired[], options: Apply
     const key = keyOf(object);
     const live = await tx.find(key);
     checkMoved(live, key, options.ifRevision, resourceVersion);
-    const plan = planApply(object, live);
+    const plan = planApply(withSecretValues(object, live), live);
     const item: ApplyResultItem = { apiVersion: object.apiVersion, kind: object.kind, ...nameOf(key), action: plan.action };
     if (options.dryRun) item.diff = plan.diff;
     if (!options.dryRun && plan.action === 'created') ledger.wrote(await tx.create(plan.object));
