@@ -138,6 +138,11 @@ export class AgentDaemon {
     this.pending.set(uid, next);
   }
 
+  /** The runtimes this agent offers (docker, process). */
+  get runtimes(): readonly string[] {
+    return this.options.runtime.runtimes;
+  }
+
   /** Disconnects and stops supervising; the instances keep running (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -32,3 +32,12 @@ export function saveContext(name: string, context: Context, path = configPath())
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
 }
+
+/** The named context, or the current one; an error that says how to get one otherwise. */
+export function resolveContext(name?: string, path = configPath()): Context {
+  const config = readConfig(path);
+  const chosen = name ?? config.currentContext;
+  const context = chosen ? config.contexts[chosen] : undefined;
+  if (!context) throw new Error(`no CLI context ${chosen ? JSON.stringify(chosen) : 'selected'} in ${path}: run \`lattice up\` or log in first`);
+  return context;
+}

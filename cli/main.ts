@@ -1,6 +1,7 @@
 // The `lattice` command.
 import { Command } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerLogsCommand } from './commands/logs.ts';
 import { registerServerCommand } from './commands/server.ts';
 import { registerUpCommand } from './commands/up.ts';
 import { VERSION } from './version.ts';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerServerCommand(program);
   registerAgentCommand(program);
   registerUpCommand(program);
+  registerLogsCommand(program);
   return program;
 }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { startAgent } from '../../agent/start-agent.ts';
 import { LatticeClient } from '../../client/api-client.ts';
-import { configPath, readConfig } from '../context.ts';
+import { resolveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
 
 function parseLabels(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -12,6 +12,16 @@ function parseLabels(value: string, previous: Record<string, string> = {}): Reco
     previous[key.trim()] = rest.join('=').trim();
   }
   return previous;
+}
+
+export function dockerMode(value: string): 'auto' | 'off' {
+  if (value !== 'auto' && value !== 'off') throw new Error(`--docker takes auto or off, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function dockerNetwork(value: string): 'auto' | 'bridge' | 'host' {
+  if (value !== 'auto' && value !== 'bridge' && value !== 'host') throw new Error(`--docker-network takes auto, bridge or host, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -24,12 +34,21 @@ export function registerAgentCommand(program: Command): void {
     .option('--labels <k=v,...>', 'labels for placement.agentSelector', parseLabels)
     .option('--data-dir <dir>', 'where the credential, logs and instance state live', process.env.LATTICE_AGENT_DATA_DIR ?? './.lattice/agent')
     .option('--advertise-address <addr>', 'address host endpoints are reported with', process.env.LATTICE_ADVERTISE_ADDRESS ?? '127.0.0.1')
+    .option('--docker <auto|off>', 'auto: run images with Docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
+    .option('--docker-network <auto|bridge|host>', 'containers publish their ports (bridge) or share this machine\'s network (host); auto: bridge when the engine has one (env LATTICE_DOCKER_NETWORK)', dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string }) => {
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host' }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
-      const daemon = await startAgent({ ...options, server: options.server, version: VERSION, heartbeatMs: heartbeat * 1000, log: (m) => console.log(m) });
+      const daemon = await startAgent({
+        ...options,
+        server: options.server,
+        version: VERSION,
+        heartbeatMs: heartbeat * 1000,
+        ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
+        log: (m) => console.log(m),
+      });
       const shutdown = () => void daemon.stop().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
@@ -43,10 +62,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--expires-in-hours <n>', 'how long it stays valid', '24')
     .option('--context <name>', 'CLI context to use (default: the current one)')
     .action(async (options: { expiresInHours: string; context?: string }) => {
-      const config = readConfig();
-      const name = options.context ?? config.currentContext;
-      const context = name ? config.contexts[name] : undefined;
-      if (!context) throw new Error(`no CLI context ${name ? JSON.stringify(name) : 'selected'} in ${configPath()}: run \`lattice up\` or log in first`);
+      const context = resolveContext(options.context);
       const client = new LatticeClient({ server: context.server, token: context.token });
       const created = await client.request<{ token: string; expiresAt: string; scope: string }>('POST', '/auth/join-tokens', { body: { expiresInHours: Number(options.expiresInHours) } });
       console.log(`join token (${created.scope} agents, valid until ${created.expiresAt}):\n${created.token}\n\nstart an agent with:\n  lattice agent --server ${context.server} --join-token ${created.token} --name <name>`);

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { startAgent } from '../../agent/start-agent.ts';
+import { dockerMode, dockerNetwork } from './agent.ts';
 import { LatticeClient } from '../../client/api-client.ts';
 import { configFromEnv } from '../../controlplane/config.ts';
 import { parseListen, startServer } from '../../controlplane/server.ts';
@@ -31,7 +32,9 @@ export function registerUpCommand(program: Command): void {
     .description('start the control plane, the reconciler and a local agent in one process (SQLite)')
     .option('--listen <host:port>', 'API address', process.env.LATTICE_LISTEN ?? '127.0.0.1:8080')
     .option('--data-dir <dir>', 'where the database, the agent and its workloads keep their state', process.env.LATTICE_DATA_DIR ?? './.lattice')
-    .action(async (options: { listen: string; dataDir: string }) => {
+    .option('--docker <auto|off>', 'auto: its agent runs images with Docker when an engine answers (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
+    .option('--docker-network <auto|bridge|host>', "passed to its agent: published ports (bridge) or this machine's network (host) (env LATTICE_DOCKER_NETWORK)", dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
+    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host' }) => {
       const started = performance.now();
       const dataDir = resolve(options.dataDir);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -55,6 +58,9 @@ export function registerUpCommand(program: Command): void {
         version: VERSION,
         advertiseAddress: '127.0.0.1',
         heartbeatMs: heartbeatSeconds * 1000,
+        docker: options.docker,
+        dockerNetwork: options.dockerNetwork,
+        ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
       });
       await agent.connected;
       const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
@@ -62,7 +68,7 @@ export function registerUpCommand(program: Command): void {
       console.log(`Lattice is up in ${Math.round(performance.now() - started)} ms
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
-  agent    local (process runtime), shared by every tenant
+  agent    local (${agent.runtimes.join(' and ')} runtime${agent.runtimes.length > 1 ? 's' : ''}), shared by every tenant
   context  "local" written to ${configPath()}
 Apply something:  curl -X POST ${url}/api/v1/apply -H "authorization: Bearer $(node -pe 'require("${configPath()}").contexts.local.token')" -H 'content-type: application/yaml' --data-binary @examples/hello.yaml`);
       let stopping = false;
