@@ -66,6 +66,9 @@ export function createOptions(spec: DeploySpec, options: RunOptions): Docker.Con
   const host: Docker.HostConfig = {
     NetworkMode: options.network,
     RestartPolicy: { Name: 'no' }, // the agent applies restartPolicy itself, with crash-loop backoff
+    // A small init as PID 1 forwards SIGTERM (a shell or server as PID 1 would ignore it and only
+    // die by SIGKILL after the grace period) and reaps zombies.
+    Init: true,
     Mounts: (template.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: volumeName(spec, v.name), Target: v.mountPath })),
   };
   if (template.resources?.cpu) host.NanoCpus = parseCpu(template.resources.cpu) * 1_000_000;
