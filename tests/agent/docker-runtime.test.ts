@@ -7,7 +7,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { DockerRuntime, type DockerRuntimeOptions } from '../../agent/runtime/docker/docker-runtime.ts';
 import type { DeploySpec, ObservedInstance } from '../../agent/runtime/types.ts';
 import type { WorkloadSpec } from '../../schemas/types.gen.ts';
-import { dockerUnavailableReason, startDocker, type TestDocker } from '../support/docker.ts';
+import { dockerUnavailableReason, registryUnavailableReason, startDocker, startRegistry, type TestDocker } from '../support/docker.ts';
 import { collect, freePort, waitFor } from './process-helpers.ts';
 
 const unavailable = dockerUnavailableReason();
@@ -209,4 +209,31 @@ test('an image that cannot be pulled: Failed with a reason naming the image, ret
   assert.match(failed.message ?? '', /back-off/);
   t.diagnostic(`reason: ${failed.message}`);
   assert.deepEqual(await engine.latticeContainers(`lattice.instance=${instance.uid}`), [], 'no container was created');
+});
+
+const noRegistry = unavailable ?? registryUnavailableReason();
+
+test('an absent image is pulled from a registry (on loopback) with progress in the status message; a tag it lacks is "image not found"', { skip: noRegistry }, async (t) => {
+  const registry = await startRegistry(engine, await freePort());
+  t.after(() => registry.stop());
+  const image = await registry.push(engine.image, 'lattice-test/pulled:1');
+  const runtime = await openRuntime(t);
+  const messages: string[] = [];
+  runtime.onChange((o) => {
+    if (o.message) messages.push(o.message);
+  });
+  const instance: DeploySpec = { ...spec({ command: ['sleep', '300'] }), template: { image, command: ['sleep', '300'] } };
+  await runtime.deploy(instance);
+  await waitFor(() => observed(runtime, instance.uid)?.state === 'Running', 'Running after the pull', 60_000);
+  assert.ok(messages.some((m) => m.startsWith(`pulling ${image}`)), `progress was reported: ${JSON.stringify(messages)}`);
+  await engine.docker.getImage(image).inspect(); // it is local now
+
+  const missing = `${registry.address}/lattice-test/pulled:no-such-tag`;
+  const absent: DeploySpec = { ...spec({ command: ['true'] }), template: { image: missing, command: ['true'] } };
+  await runtime.deploy(absent);
+  const failed = await waitFor(() => {
+    const o = observed(runtime, absent.uid);
+    return o?.state === 'Failed' && o;
+  }, 'Failed', 30_000);
+  assert.match(failed.message ?? '', new RegExp(`^image not found: ${missing.replace(/[.]/g, '\\.')}`));
 });

@@ -5,7 +5,7 @@
 // stops dockerd and unmounts its network namespace. With CI=true a missing dockerd or busybox is
 // an error; elsewhere the Docker tests skip with a one-line notice.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -136,5 +136,58 @@ export async function startDocker(): Promise<TestDocker> {
     image: TEST_IMAGE,
     latticeContainers: (label = 'lattice.instance') => docker.listContainers({ all: true, filters: { label: [label] } }),
     stop,
+  };
+}
+
+export interface TestRegistry {
+  /** host:port, e.g. 127.0.0.1:41234 */
+  address: string;
+  /** Pushes a local image under address/repository:tag and removes the local copy of that name. */
+  push(localImage: string, repository: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Why the loopback registry test cannot run, or undefined (with CI=true it must run: .ci/run installs it). */
+export function registryUnavailableReason(): string | undefined {
+  if (commandExists('docker-registry')) return undefined;
+  const reason = 'docker-registry is not installed (apt-get install docker-registry)';
+  if (process.env.CI === 'true') throw new Error(`${reason}; CI=true requires the registry test to run`);
+  return reason;
+}
+
+/** Debian's docker-registry on a loopback port (docker treats 127.0.0.0/8 as an insecure registry). */
+export async function startRegistry(engine: TestDocker, port: number): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-registry-'));
+  const address = `127.0.0.1:${port}`;
+  const config = join(dir, 'config.yml');
+  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: ${address}\n`);
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  const entry = { child, dir };
+  running.add(entry);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await fetch(`http://${address}/v2/`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`docker-registry did not start on ${address}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    address,
+    async push(localImage, repository) {
+      const name = `${address}/${repository}`;
+      const [repo, tag] = name.split(/:(?=[^:/]+$)/) as [string, string];
+      await engine.docker.getImage(localImage).tag({ repo, tag });
+      const stream = await engine.docker.getImage(name).push({ authconfig: { serveraddress: address } } as never);
+      await new Promise<void>((resolve, reject) => engine.docker.modem.followProgress(stream as unknown as NodeJS.ReadableStream, (error: Error | null) => (error ? reject(error) : resolve())));
+      await engine.docker.getImage(name).remove();
+      return name;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      running.delete(entry);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
