@@ -6,9 +6,9 @@
 // start, or backing off before a restart), Exited.
 import type Docker from 'dockerode';
 import { CrashLoopBackoff, type BackoffOptions } from '../backoff.ts';
-import { hostEndpoints } from '../endpoints.ts';
 import { HealthMonitor, type ProbeResult } from '../health-check.ts';
 import { onHostPorts, preferContainerPorts, type HostPorts } from '../host-ports.ts';
+import { afterExit, afterStartFailure, observe, type Outcome } from '../restart-policy.ts';
 import type { DeploySpec, InstanceState, ObservedInstance } from '../types.ts';
 import { LABEL, createOptions, publishedPorts, type DockerNetwork, type RecoveredRun } from './container-spec.ts';
 import { ImagePullError, ensureImage } from './docker-image.ts';
@@ -31,10 +31,6 @@ export interface DockerSupervisorOptions {
 type Health = ObservedInstance['health'];
 
 const REWATCH_MS = 2_000;
-
-function formatDelay(ms: number): string {
-  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))}s`;
-}
 
 function dockerReason(error: unknown): string {
   const e = error as { json?: { message?: string }; message?: string };
@@ -103,18 +99,8 @@ export class DockerSupervisor {
   }
 
   snapshot(): ObservedInstance {
-    const ready = this.state === 'Running' && this.health === 'Healthy';
-    return {
-      uid: this.spec.uid,
-      templateHash: this.spec.templateHash,
-      state: this.state,
-      restarts: this.run,
-      ...(this.exitCode !== undefined ? { exitCode: this.exitCode } : {}),
-      ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
-      health: this.health,
-      endpoints: ready ? hostEndpoints(onHostPorts(this.spec.template.ports, this.hostPorts), this.options.advertiseAddress) : [],
-      ...(this.message !== undefined ? { message: this.message } : {}),
-    };
+    const { state, health, run: restarts, exitCode, startedAt, message, hostPorts } = this;
+    return observe(this.spec, { state, health, restarts, exitCode, startedAt, message, hostPorts }, this.options.advertiseAddress);
   }
 
   start(): Promise<void> {
@@ -361,15 +347,17 @@ export class DockerSupervisor {
     this.exitCode = code;
     this.health = unhealthy ? 'Unhealthy' : 'Unknown';
     this.unhealthyReason = undefined;
-    const restart = this.policy === 'Always' || (this.policy === 'OnFailure' && failed);
-    if (!restart) {
-      this.finish(failed ? 'Failed' : 'Exited', failed ? `container failed (${how})` : `container exited (${how})`);
+    this.apply(afterExit(this.policy, failed, 'container', how, this.backoff, endedAtMs - this.startedAtMs));
+  }
+
+  private apply(outcome: Outcome): void {
+    if (!outcome.restart) {
+      this.finish(outcome.state, outcome.message);
       return;
     }
-    const delay = this.backoff.next(endedAtMs - this.startedAtMs);
     this.state = 'Failed';
-    this.message = `back-off ${formatDelay(delay)} restarting ${failed ? 'failed' : 'exited'} container (${how})`;
-    this.scheduleRestart(delay);
+    this.message = outcome.message;
+    this.scheduleRestart(outcome.delayMs);
     this.emit();
   }
 
@@ -377,15 +365,7 @@ export class DockerSupervisor {
   private runFailed(reason: string): void {
     this.options.log(`${this.name}: ${reason}`);
     this.health = 'Unknown';
-    if (this.policy === 'Never') {
-      this.finish('Failed', reason);
-      return;
-    }
-    const delay = this.backoff.next(0);
-    this.state = 'Failed';
-    this.message = `${reason} (back-off ${formatDelay(delay)} before retrying)`;
-    this.scheduleRestart(delay);
-    this.emit();
+    this.apply(afterStartFailure(this.policy, reason, this.backoff));
   }
 
   private scheduleRestart(delay: number): void {
