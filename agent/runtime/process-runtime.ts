@@ -6,7 +6,7 @@
 //   work/         the working directory (and HOME) of the process
 // Processes run detached in their own process group and survive an agent restart: start()
 // adopts them again (see Supervisor for the state machine and restart policy).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime } from './types.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { readLogLines } from './log-files.ts';
@@ -141,6 +141,11 @@ export class ProcessRuntime implements Runtime {
     }
     const paths = instancePaths(this.options.dataDir, uid);
     const previous = options.previous === true;
+    if (previous && !existsSync(paths.previousLog)) {
+      return (async function* () {
+        throw new Error(`instance ${uid} has no previous run (it has not restarted)`);
+      })();
+    }
     return readLogLines(previous ? paths.previousLog : paths.currentLog, {
       ...(options.tail !== undefined ? { tail: options.tail } : {}),
       // previous.log does not grow: following it would wait forever.

@@ -103,7 +103,7 @@ export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void>
     if (streams.length === 0) throw toApiError(failure!.reason);
     const body = Readable.from(mergeLines(streams));
     // The reader went away: stop the reads on the agents.
-    request.raw.once('close', () => body.destroy());
+    reply.raw.once('close', () => body.destroy());
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store');
     return reply.send(body);
   });
