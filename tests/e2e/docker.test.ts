@@ -4,11 +4,11 @@
 // update, delete); a generated secret that reaches the container and nothing else; a tunnel that
 // ngrok cannot open here; logs and stats through the control plane, `lattice logs`.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { WatchMessage } from '../../client/api-types.ts';
-import { LatticeApiError } from '../../client/api-client.ts';
+import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
 import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
 import { dockerUnavailableReason, startDocker, type TestDocker } from '../support/docker.ts';
 import { NODE, e2eTest, freePort, getAgent, getWorkload, httpText, listInstances, tempDir, waitFor, type E2E } from './support.ts';
@@ -295,4 +295,30 @@ e2eTest('logs and stats through the control plane for a container and a process:
     return { client: user.withToken(tokens.accessToken) };
   })();
   assert.match(String(await status(() => other.stats(ns, 'ticker'))), /^403 /);
+});
+
+e2eTest('lattice up with Docker: its local agent offers docker and process, passes --docker-network host, and runs an image', { skip: unavailable, timeout: 90_000 }, async (env) => {
+  const port = await freePort();
+  const dataDir = tempDir('up-docker');
+  const configFile = join(tempDir('cli'), 'config.json');
+  const up = env.spawn('lattice up', ['up', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--docker-network', 'host'], {
+    env: { LATTICE_CONFIG: configFile, DOCKER_HOST: engine.host },
+    cwd: dataDir,
+  });
+  await waitFor(() => {
+    if (up.hasExited()) throw new Error(`lattice up exited:\n${up.output()}`);
+    return up.stdout().includes('Lattice is up');
+  }, 30_000, '"Lattice is up"');
+  assert.match(up.stdout(), /agent\s+local \(docker and process runtimes\)/);
+  const context = (JSON.parse(readFileSync(configFile, 'utf8')) as { contexts: { local: { server: string; token: string } } }).contexts.local;
+  const client = new LatticeClient({ server: context.server, token: context.token });
+  const webPort = await freePort();
+  const applied = await client.apply([web('web', webPort, 'from up')]);
+  const ns = applied.results[0]!.namespace!;
+  await waitFor(async () => (await getWorkload(client, ns, 'web'))?.status?.phase === 'Running', 45_000, 'web Running under lattice up');
+  assert.equal(await httpText(`http://127.0.0.1:${webPort}/`), 'hello from up\n', 'host networking: containerPort on the host');
+  const [container] = await containersOf(ns, 'web');
+  assert.equal((await engine.docker.getContainer(container!.Id).inspect()).HostConfig.NetworkMode, 'host');
+  await client.delete('workloads', ns, 'web');
+  await waitFor(async () => (await containersOf(ns, 'web')).length === 0, 30_000, 'the container to be removed');
 });
