@@ -1,12 +1,14 @@
 // The agent: one WebSocket to the control plane. It says hello with everything its runtime
-// observes, heartbeats, reports every change, and carries out deploy/stop actions. When the
+// observes, heartbeats, reports every change, carries out deploy/stop actions and answers
+// logs/stats requests (agent-requests.ts). When the
 // connection drops it keeps everything running and reconnects with jittered backoff; on
 // reconnect the control plane diffs again, so nothing restarts just because a link flapped.
 import { cpus, totalmem } from 'node:os';
 import WebSocket from 'ws';
-import type { AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
+import type { AgentFacts, AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
 import { formatFieldErrors, validateServerMessage } from '../schemas/validate.ts';
-import type { Runtime } from './runtime/types.ts';
+import { AgentRequestHandler } from './agent-requests.ts';
+import type { AgentRuntime } from './runtime/types.ts';
 
 export interface AgentDaemonOptions {
   /** e.g. http://127.0.0.1:8080 */
@@ -14,7 +16,7 @@ export interface AgentDaemonOptions {
   name: string;
   /** The credential from registration. */
   credential: string;
-  runtime: Runtime;
+  runtime: AgentRuntime;
   advertiseAddress: string;
   version: string;
   heartbeatMs?: number;
@@ -35,9 +37,11 @@ export class AgentDaemon {
   private readonly pending = new Map<string, Promise<void>>();
   private connectedOnce: (() => void) | undefined;
   readonly connected: Promise<void>;
+  private readonly requests: AgentRequestHandler;
 
   constructor(private readonly options: AgentDaemonOptions) {
     this.connected = new Promise((resolve) => (this.connectedOnce = resolve));
+    this.requests = new AgentRequestHandler(options.runtime, (message) => this.send(message), () => this.socket?.bufferedAmount ?? 0);
   }
 
   start(): void {
@@ -60,7 +64,7 @@ export class AgentDaemon {
         type: 'hello',
         agent: {
           capacity: { cpu: `${cpus().length * 1000}m`, memory: String(totalmem()) },
-          runtimes: [this.options.runtime.name],
+          runtimes: this.options.runtime.runtimes as AgentFacts['runtimes'],
           version: this.options.version,
           address: this.options.advertiseAddress,
         },
@@ -78,6 +82,7 @@ export class AgentDaemon {
     socket.on('error', () => {}); // 'close' follows and schedules the reconnect
     socket.on('close', (code, reason) => {
       clearInterval(this.heartbeat);
+      this.requests.cancelAll();
       if (this.socket === socket) this.socket = undefined;
       if (this.stopped) return;
       this.failures += 1;
@@ -109,6 +114,10 @@ export class AgentDaemon {
   }
 
   private act(message: ServerMessage): void {
+    if (message.type === 'logs' || message.type === 'cancel' || message.type === 'stats') {
+      this.requests.handle(message);
+      return;
+    }
     const uid = message.type === 'deploy' ? message.instance.uid : message.uid;
     const previous = this.pending.get(uid) ?? Promise.resolve();
     const next = previous
@@ -129,12 +138,18 @@ export class AgentDaemon {
     this.pending.set(uid, next);
   }
 
+  /** The runtimes this agent offers (docker, process). */
+  get runtimes(): readonly string[] {
+    return this.options.runtime.runtimes;
+  }
+
   /** Disconnects and stops supervising; the instances keep running (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeat);
     this.unsubscribe?.();
+    this.requests.cancelAll();
     this.socket?.close(1000, 'agent stopping');
     await Promise.allSettled([...this.pending.values()]);
     await this.options.runtime.close();

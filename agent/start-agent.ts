@@ -1,9 +1,16 @@
 // Everything `lattice agent` (and `lattice up`'s local agent) does to start: credential,
-// runtime (adopting what an earlier run left running), connection.
+// runtimes (adopting what an earlier run left running), tunnels, connection.
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { AgentDaemon } from './agent-daemon.ts';
 import { loadCredential, register } from './join.ts';
+import type { DockerNetwork } from './runtime/docker/container-spec.ts';
+import { DockerRuntime, defaultNetwork, dockerAnswers } from './runtime/docker/docker-runtime.ts';
 import { ProcessRuntime } from './runtime/process-runtime.ts';
+import { RuntimeRouter } from './runtime/runtime-router.ts';
+import type { Runtime } from './runtime/types.ts';
+import { NgrokProvider } from './tunnels/ngrok-provider.ts';
+import { TunnelingRuntime } from './tunnels/tunneling-runtime.ts';
 
 export interface StartAgentOptions {
   server: string;
@@ -15,7 +22,26 @@ export interface StartAgentOptions {
   advertiseAddress?: string;
   version: string;
   heartbeatMs?: number;
+  /** auto (default): docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only. */
+  docker?: 'auto' | 'off';
+  /** auto (default): bridge when the engine has its bridge network, host otherwise. */
+  dockerNetwork?: DockerNetwork | 'auto';
+  /** Opens tunnels for `expose: tunnel` ports (env NGROK_AUTHTOKEN). */
+  ngrokAuthtoken?: string;
   log?: (message: string) => void;
+}
+
+/** The docker runtime when an engine answers, else undefined (the agent then runs processes only). */
+async function openDocker(options: StartAgentOptions, advertiseAddress: string): Promise<DockerRuntime | undefined> {
+  if (options.docker === 'off') return undefined;
+  const docker = new Docker();
+  if (!(await dockerAnswers(docker))) {
+    options.log?.(`agent ${options.name}: no Docker engine answers at ${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}; running processes only`);
+    return undefined;
+  }
+  const network = !options.dockerNetwork || options.dockerNetwork === 'auto' ? await defaultNetwork(docker) : options.dockerNetwork;
+  options.log?.(`agent ${options.name}: docker runtime on, ${network} networking`);
+  return DockerRuntime.open({ docker, network, advertiseAddress, ...(options.log ? { log: options.log } : {}) });
 }
 
 export async function startAgent(options: StartAgentOptions): Promise<AgentDaemon> {
@@ -26,7 +52,14 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
     credential = await register(server, options.joinToken, options.name, options.labels ?? {}, options.dataDir);
   }
   const advertiseAddress = options.advertiseAddress ?? '127.0.0.1';
-  const runtime = await ProcessRuntime.open({ dataDir: join(options.dataDir, 'process'), advertiseAddress });
+  const runtimes: Runtime[] = [await ProcessRuntime.open({ dataDir: join(options.dataDir, 'process'), advertiseAddress })];
+  const docker = await openDocker(options, advertiseAddress);
+  if (docker) runtimes.unshift(docker);
+  const runtime = new TunnelingRuntime(new RuntimeRouter(runtimes), {
+    ...(options.ngrokAuthtoken ? { provider: new NgrokProvider(options.ngrokAuthtoken) } : {}),
+    unavailableReason: `NGROK_AUTHTOKEN is not set on agent ${options.name}, so no tunnel can open`,
+    ...(options.log ? { log: options.log } : {}),
+  });
   const daemon = new AgentDaemon({
     server,
     name: options.name,

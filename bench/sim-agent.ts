@@ -96,7 +96,7 @@ export class SimAgent {
       if (this.running.get(uid) === templateHash) this.duplicateDeploys += 1;
       this.running.set(uid, templateHash);
       this.send({ type: 'status', instance: this.observed(uid, templateHash) });
-    } else {
+    } else if (message.type === 'stop') {
       this.stops += 1;
       this.running.delete(message.uid);
       this.send({ type: 'gone', uid: message.uid });

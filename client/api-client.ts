@@ -1,6 +1,6 @@
 // The typed Lattice API client: fetch for requests, a WebSocket for watches. Written once for
 // Node and the browser: pass a WebSocket implementation where there is no global one (Node 20).
-import type { ApplyResult, JoinToken, JoinTokenCreated, ObjectList, SpecRevision, TokenPair, WatchMessage, WhoAmI } from './api-types.ts';
+import type { ApplyResult, JoinToken, JoinTokenCreated, ObjectList, SpecRevision, TokenPair, WatchMessage, WhoAmI, WorkloadStats } from './api-types.ts';
 import type { LatticeObject } from '../schemas/types.gen.ts';
 
 export interface ErrorBody {
@@ -52,6 +52,15 @@ export interface ApplyParams {
   ifRevision?: number;
   applySet?: string;
   prune?: boolean;
+}
+
+export interface LogParams {
+  follow?: boolean;
+  tail?: number;
+  /** One instance's log (by name); all of the workload's instances by default. */
+  instance?: string;
+  /** The run before the last restart. */
+  previous?: boolean;
 }
 
 export interface WatchParams {
@@ -176,6 +185,33 @@ export class LatticeClient {
 
   delete<T = LatticeObject>(plural: string, namespace: string, name: string, resourceVersion?: string): Promise<T> {
     return this.request('DELETE', `/namespaces/${namespace}/${plural}/${name}`, { query: { resourceVersion } });
+  }
+
+  /**
+   * A workload's log from the agents, as chunks of text (whole lines); with follow it goes on
+   * until the instance stops or signal aborts.
+   */
+  async *logs(namespace: string, name: string, params: LogParams = {}, signal?: AbortSignal): AsyncGenerator<string> {
+    const headers: Record<string, string> = this.options.token ? { authorization: `Bearer ${this.options.token}` } : {};
+    const response = await this.fetchImpl(this.url(`/namespaces/${namespace}/workloads/${name}/logs`, { ...params }), { headers, ...(signal ? { signal } : {}) });
+    if (!response.ok) {
+      const text = await response.text();
+      let body: ErrorBody;
+      try {
+        body = JSON.parse(text) as ErrorBody;
+      } catch {
+        body = { code: response.status, reason: 'Unknown', message: text || response.statusText, details: [] };
+      }
+      throw new LatticeApiError(response.status, body);
+    }
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+  }
+
+  /** CPU and memory per instance of a workload, measured by the agents. */
+  stats(namespace: string, name: string): Promise<WorkloadStats> {
+    return this.request('GET', `/namespaces/${namespace}/workloads/${name}/stats`);
   }
 
   /** One watch connection; ends when the server closes it (see `closed` for why). */

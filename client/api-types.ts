@@ -74,3 +74,8 @@ export type WatchMessage =
   | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: LatticeObject }
   | { type: 'BOOKMARK'; object: { kind: string; apiVersion: string; metadata: { resourceVersion: string } } }
   | { type: 'ERROR'; object: { code: number; reason: string; message: string } };
+
+/** GET …/workloads/:name/stats: one item per instance placed on an agent. */
+export interface WorkloadStats {
+  items: ({ instance: string; agent: string } & ({ cpuCores: number; memoryBytes: number } | { error: string }))[];
+}

@@ -17,6 +17,7 @@ import { resourceRoutes } from './routes/resource-routes.ts';
 import { watchRoutes } from './routes/watch-routes.ts';
 import { agentRoutes } from './routes/agent-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
+import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 
@@ -93,6 +94,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       await api.register(watchRoutes);
       await api.register(agentRoutes);
       await api.register(historyRoutes);
+      await api.register(workloadRuntimeRoutes);
     },
     { prefix: '/api/v1' },
   );

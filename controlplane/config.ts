@@ -21,6 +21,8 @@ export interface ServerConfig {
   reconciler: boolean;
   /** Agent lifecycle: NotReady after graceMs without heartbeat, instances Lost evictionMs later. */
   agentTimings: { graceMs: number; evictionMs: number };
+  /** A join token for shared agents that never expires (LATTICE_AGENT_JOIN_TOKEN), for setups like docker-compose. */
+  agentJoinToken?: string;
   /** Fastify logger; off in tests. */
   logger: boolean;
 }
@@ -63,6 +65,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
       graceMs: 1000 * (env.LATTICE_AGENT_GRACE ? positiveInt('LATTICE_AGENT_GRACE', env.LATTICE_AGENT_GRACE) : 15),
       evictionMs: 1000 * (env.LATTICE_AGENT_EVICTION ? positiveInt('LATTICE_AGENT_EVICTION', env.LATTICE_AGENT_EVICTION) : 30),
     };
+  }
+  if (env.LATTICE_AGENT_JOIN_TOKEN) {
+    if (env.LATTICE_AGENT_JOIN_TOKEN.length < 32) throw new Error('LATTICE_AGENT_JOIN_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+    config.agentJoinToken = env.LATTICE_AGENT_JOIN_TOKEN;
   }
   if (env.LATTICE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = oneOf('LATTICE_SQLITE_SYNCHRONOUS', env.LATTICE_SQLITE_SYNCHRONOUS, ['full', 'normal'] as const);
   return config;

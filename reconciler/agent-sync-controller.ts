@@ -16,11 +16,29 @@ export class AgentSyncController {
     const observed = link.observed(agent);
     if (!observed) return; // not connected: it keeps running what it has; we diff again on hello
     const actions = planAgentActions(instances.byIndex('agent', agent), observed, link.inFlight(agent));
-    for (const instance of actions.deploy) link.send(agent, { type: 'deploy', instance: await this.deploySpec(instance) });
+    const unresolved: string[] = [];
+    for (const instance of actions.deploy) {
+      const spec = await this.deploySpec(instance);
+      if (typeof spec === 'string') {
+        unresolved.push(spec);
+        await this.reportWaiting(instance, spec);
+      } else link.send(agent, { type: 'deploy', instance: spec });
+    }
     for (const uid of actions.stop) link.send(agent, { type: 'stop', uid });
+    // Retried with back-off; the instance's status message says what it waits for.
+    if (unresolved.length > 0) throw new Error(unresolved.join('; '));
   }
 
-  private async deploySpec(instance: Instance): Promise<DeploySpec> {
+  /** A deploy that cannot be sent yet shows why in the Instance's status (names only, never a value). */
+  private async reportWaiting(instance: Instance, reason: string): Promise<void> {
+    if (instance.status?.message === reason) return;
+    await this.deps.store
+      .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: instance.status?.state ?? 'Pending', message: reason }, { uid: instance.metadata.uid })
+      .catch(() => undefined);
+  }
+
+  /** The deploy for the agent, or why it cannot be made (a Secret or key is missing). */
+  private async deploySpec(instance: Instance): Promise<DeploySpec | string> {
     const env: Record<string, string> = {};
     for (const variable of instance.spec.template.env ?? []) {
       if (variable.value !== undefined) env[variable.name] = variable.value;
@@ -28,7 +46,8 @@ export class AgentSyncController {
         const { name, key } = variable.valueFrom.secretKeyRef;
         const secret = (await this.deps.store.get({ kind: 'Secret', namespace: instance.metadata.namespace, name }).catch(() => undefined)) as Secret | undefined;
         const value = secret?.spec.data?.[key];
-        if (value === undefined) throw new Error(`instance ${instance.metadata.namespace}/${instance.metadata.name}: secret ${name} has no key ${key}`);
+        if (!secret) return `waiting for secret ${name} (env ${variable.name})`;
+        if (value === undefined) return `waiting for key ${key} in secret ${name} (env ${variable.name})`;
         env[variable.name] = value;
       }
     }

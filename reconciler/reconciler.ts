@@ -1,6 +1,6 @@
 // Wires the caches, queues and controllers. Level-triggered: any change enqueues the keys it
 // affects; a periodic resync enqueues everything, so a missed trigger heals itself.
-import type { Agent, Instance, Workload } from '../schemas/types.gen.ts';
+import type { Agent, Instance, Secret, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
@@ -12,6 +12,7 @@ import { ObjectCache } from './object-cache.ts';
 import { WorkQueue } from './work-queue.ts';
 import { WorkloadController, workloadKey } from './workload-controller.ts';
 import { pruneEvents } from './events.ts';
+import { referencedSecrets } from './secret-refs.ts';
 
 export interface ReconcilerOptions {
   store: ObjectStore;
@@ -32,6 +33,7 @@ export class Reconciler {
   readonly workloads: ObjectCache<Workload>;
   readonly instances: ObjectCache<Instance>;
   readonly agents: ObjectCache<Agent>;
+  readonly secrets: ObjectCache<Secret>;
   private readonly queues: WorkQueue[] = [];
   private resyncTimer: unknown;
   private readonly clock: Clock;
@@ -45,6 +47,8 @@ export class Reconciler {
     this.workloads = new ObjectCache<Workload>(store, 'Workload', onError('workload cache'));
     this.instances = new ObjectCache<Instance>(store, 'Instance', onError('instance cache'));
     this.agents = new ObjectCache<Agent>(store, 'Agent', onError('agent cache'));
+    this.secrets = new ObjectCache<Secret>(store, 'Secret', onError('secret cache'));
+    this.workloads.addIndex('secret', (w) => referencedSecrets(w.spec).map((name) => workloadKey(w.metadata.namespace!, name)));
     this.instances.addIndex('workload', (i) => [workloadKey(i.metadata.namespace!, i.spec.workload)]);
     this.instances.addIndex('agent', (i) => (i.spec.agent ? [i.spec.agent] : []));
     this.instances.addIndex('uid', (i) => [i.metadata.uid!]);
@@ -59,7 +63,7 @@ export class Reconciler {
     const capacity = new ClusterCapacity();
     this.agents.onChange((current, previous) => capacity.observeAgent(current, previous));
     this.instances.onChange((current, previous) => capacity.observeInstance(current, previous));
-    const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, capacity, now });
+    const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, capacity, secrets: this.secrets, now });
     const syncController = new AgentSyncController({ store, instances: this.instances, link });
     const workloadQueue = queue('workload', (key) => workloadController.reconcile(key), options.workloadConcurrency ?? 32);
     const syncQueue = queue('agent-sync', (key) => syncController.reconcile(key));
@@ -99,6 +103,11 @@ export class Reconciler {
       // A new or changed agent may fit instances still waiting for one.
       for (const key of this.instances.indexValues('unscheduled')) workloadQueue.add(key);
     });
+    // A changed Secret rolls the workloads whose env refers to it (its version is in their template hash).
+    this.secrets.onChange((current, previous) => {
+      const secret = current ?? previous!;
+      for (const w of this.workloads.byIndex('secret', workloadKey(secret.metadata.namespace!, secret.metadata.name))) workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
+    });
     link.onAgentChange((agent) => {
       if (!this.synced) return;
       syncQueue.add(agent);
@@ -117,7 +126,7 @@ export class Reconciler {
 
   async start(): Promise<void> {
     this.startedAt = this.clock.now();
-    await Promise.all([this.workloads.start(), this.instances.start(), this.agents.start()]);
+    await Promise.all([this.workloads.start(), this.instances.start(), this.agents.start(), this.secrets.start()]);
     this.synced = true;
     this.resyncAll();
     const tick = () => {
@@ -134,5 +143,6 @@ export class Reconciler {
     this.workloads.stop();
     this.instances.stop();
     this.agents.stop();
+    this.secrets.stop();
   }
 }

@@ -2,7 +2,7 @@
 // generic_sched around its reconciler. Each reconcile makes its writes in one transaction.
 import { randomSuffix } from './name-suffix.ts';
 import { isDeepStrictEqual } from 'node:util';
-import type { Instance, Workload } from '../schemas/types.gen.ts';
+import type { Instance, Secret, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
 import type { ClusterCapacity } from './cluster-capacity.ts';
 import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, isDeleting, isScheduled } from './instance-state.ts';
@@ -10,6 +10,7 @@ import type { ObjectCache } from './object-cache.ts';
 import { planWorkload } from './plan-workload.ts';
 import { scheduleReplicas, type Placement } from './scheduler.ts';
 import { templateHash } from './template-hash.ts';
+import { referencedSecrets, secretVersions } from './secret-refs.ts';
 import { workloadStatus } from './workload-status.ts';
 import { recordEvent } from './events.ts';
 
@@ -18,6 +19,7 @@ export interface WorkloadControllerDeps {
   workloads: ObjectCache<Workload>;
   instances: ObjectCache<Instance>;
   capacity: ClusterCapacity;
+  secrets: ObjectCache<Secret>;
   now: () => Date;
 }
 
@@ -67,7 +69,7 @@ export class WorkloadController {
         if (release) await this.updateWorkload(writes, { ...workload, metadata: { ...workload.metadata, finalizers: workload.metadata.finalizers!.filter((f) => f !== WORKLOAD_FINALIZER) } });
       });
     }
-    const hash = templateHash(workload.spec);
+    const hash = templateHash(workload.spec, await this.referencedSecretVersions(workload));
     const plan = planWorkload(workload, instances, hash);
     const waiting = instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost');
     const { binds, creates } = this.schedule(workload, hash, plan.place, waiting);
@@ -112,6 +114,20 @@ export class WorkloadController {
       for (const instance of assumed) this.deps.capacity.forget(instance);
       throw error;
     }
+  }
+
+  /**
+   * Versions of the Secrets the workload's env uses. One the cache does not hold yet is read from
+   * the store: applied in the same transaction as the workload, it may not have reached the cache.
+   */
+  private async referencedSecretVersions(workload: Workload): Promise<Record<string, string>> {
+    const namespace = workload.metadata.namespace!;
+    const found = new Map<string, Secret | undefined>();
+    for (const name of referencedSecrets(workload.spec)) {
+      const cached = this.deps.secrets.get(namespace, name);
+      found.set(name, cached ?? ((await this.deps.store.get({ kind: 'Secret', namespace, name }).catch(() => undefined)) as Secret | undefined));
+    }
+    return secretVersions(workload.spec, (name) => found.get(name));
   }
 
   private async write(fn: (writes: Writes) => Promise<void>): Promise<Writes['revisions']> {

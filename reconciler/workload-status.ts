@@ -37,6 +37,7 @@ export function workloadStatus(workload: Workload, instances: readonly Instance[
     message = `${updated.length}/${replicas} updated, ${ready.length} ready`;
   }
   const previous = workload.status?.conditions;
+  const tunnel = tunnelCondition(ready);
   const endpoints = ready.flatMap((i) => (i.status?.endpoints ?? []).map((e) => ({ ...e, agent: i.spec.agent! })));
   return {
     observedGeneration: workload.metadata.generation,
@@ -47,7 +48,17 @@ export function workloadStatus(workload: Workload, instances: readonly Instance[
     conditions: [
       condition(previous, { type: 'Available', status: ready.length >= replicas ? 'True' : 'False', reason: ready.length >= replicas ? 'MinimumReplicasReady' : 'MinimumReplicasUnavailable', message: `${ready.length}/${replicas} ready` }, now),
       condition(previous, { type: 'Progressing', status: phase === 'Running' ? 'False' : 'True', reason, message }, now),
+      ...(tunnel ? [condition(previous, tunnel, now)] : []),
     ],
     ...(endpoints.length > 0 ? { endpoints } : {}),
   };
+}
+
+/** TunnelReady of the ready instances that have one: the worst of them (False, then Unknown, then True). */
+function tunnelCondition(ready: readonly Instance[]): Omit<Condition, 'lastTransitionTime'> | undefined {
+  const reported = ready.flatMap((i) => (i.status?.conditions ?? []).filter((c) => c.type === 'TunnelReady').map((c) => ({ instance: i.metadata.name, c })));
+  const worst = reported.find(({ c }) => c.status === 'False') ?? reported.find(({ c }) => c.status === 'Unknown') ?? reported[0];
+  if (!worst) return undefined;
+  const { lastTransitionTime: _, ...rest } = worst.c;
+  return { ...rest, message: `${worst.instance}: ${worst.c.message ?? ''}`.trim() };
 }

@@ -18,14 +18,26 @@ export type Conditions = Condition[];
  * This interface was referenced by `AgentProtocol`'s JSON-Schema
  * via the `definition` "AgentMessage".
  */
-export type AgentMessage = HelloMessage | HeartbeatMessage | StatusMessage | GoneMessage;
+export type AgentMessage =
+  | HelloMessage
+  | HeartbeatMessage
+  | StatusMessage
+  | GoneMessage
+  | LogDataMessage
+  | LogEndMessage
+  | StatsResultMessage;
+/**
+ * e.g. TunnelReady.
+ */
+export type Conditions1 = Condition[];
 /**
  * Control plane → agent.
  *
  * This interface was referenced by `AgentProtocol`'s JSON-Schema
  * via the `definition` "ServerMessage".
  */
-export type ServerMessage = DeployMessage | StopMessage;
+export type ServerMessage =
+  DeployMessage | StopMessage | LogsRequestMessage | CancelMessage | StatsRequestMessage;
 
 /**
  * The entry points of the generated types.
@@ -287,6 +299,10 @@ export interface Endpoint {
   port: string;
   url: string;
   agent?: string;
+  /**
+   * host: on the agent's address; tunnel: a public URL from a tunnel service.
+   */
+  expose?: 'host' | 'tunnel';
 }
 /**
  * One replica of a Workload bound to one agent. Written by the reconciler.
@@ -441,8 +457,10 @@ export interface ObservedInstance {
   endpoints: {
     port: string;
     url: string;
+    expose?: 'host' | 'tunnel';
   }[];
   message?: string;
+  conditions?: Conditions1;
 }
 export interface HeartbeatMessage {
   type: 'heartbeat';
@@ -457,6 +475,65 @@ export interface StatusMessage {
 export interface GoneMessage {
   type: 'gone';
   uid: string;
+}
+/**
+ * Lines answering a logs request. The first answer to every logs request is a logData (possibly without lines) or a logEnd with an error.
+ */
+export interface LogDataMessage {
+  type: 'logData';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
+  /**
+   * @maxItems 1000
+   */
+  lines: string[];
+}
+/**
+ * A logs request is over: every line was sent, the instance stopped, or it failed (error).
+ */
+export interface LogEndMessage {
+  type: 'logEnd';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
+  error?: string;
+}
+/**
+ * The answer to a stats request: stats, or an error.
+ */
+export interface StatsResultMessage {
+  type: 'statsResult';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
+  stats?: InstanceStats;
+  error?: string;
+}
+/**
+ * CPU and memory of one instance, as its runtime measures them.
+ *
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "InstanceStats".
+ */
+export interface InstanceStats {
+  /**
+   * Cores in use (0.5 = half a core).
+   */
+  cpuCores: number;
+  memoryBytes: number;
 }
 export interface DeployMessage {
   type: 'deploy';
@@ -481,6 +558,50 @@ export interface DeploySpec {
 }
 export interface StopMessage {
   type: 'stop';
+  uid: string;
+}
+/**
+ * Send an instance's log lines: the last tail ones (all without tail), then new ones as they come with follow; the run before the last restart with previous.
+ */
+export interface LogsRequestMessage {
+  type: 'logs';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
+  uid: string;
+  tail?: number;
+  follow?: boolean;
+  previous?: boolean;
+}
+/**
+ * Stop answering a logs request (its reader went away).
+ */
+export interface CancelMessage {
+  type: 'cancel';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
+}
+/**
+ * Measure an instance's CPU and memory.
+ */
+export interface StatsRequestMessage {
+  type: 'stats';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
   uid: string;
 }
 /**

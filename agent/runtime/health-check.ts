@@ -1,4 +1,4 @@
-// Health checks of a process instance: tcp (connect), http (GET, 2xx/3xx) and exec (exit 0), all
+// Health checks of an instance: tcp (connect), http (GET, 2xx/3xx) and exec (exit 0), all
 // against loopback, run one after the other every intervalSeconds. failureThreshold consecutive
 // failures make the instance Unhealthy; one success makes it Healthy again.
 import { spawn } from 'node:child_process';
@@ -13,6 +13,8 @@ export interface ProbeContext {
   env: Record<string, string>;
   cwd: string;
   timeoutMs: number;
+  /** Runs an exec probe somewhere else than on this machine (the docker runtime: inside the container). */
+  exec?: (command: string[], timeoutMs: number) => Promise<ProbeResult>;
 }
 
 const HOST = '127.0.0.1';
@@ -42,7 +44,7 @@ export async function runProbe(check: HealthCheck, context: ProbeContext): Promi
     if (port === undefined) return { ok: false, reason: `unknown port ${JSON.stringify(check.http.port)}` };
     return httpProbe(port, check.http.path ?? '/', context.timeoutMs);
   }
-  if (check.exec) return execProbe(check.exec.command, context);
+  if (check.exec) return context.exec ? context.exec(check.exec.command, context.timeoutMs) : execProbe(check.exec.command, context);
   return { ok: false, reason: 'health check sets none of tcp, http or exec' };
 }
 

@@ -42,3 +42,23 @@ export function portEnv(ports: readonly PortSpec[] | undefined, hostPorts: HostP
 export function onHostPorts(ports: readonly PortSpec[] | undefined, hostPorts: HostPorts): PortSpec[] {
   return (ports ?? []).map((port) => ({ ...port, containerPort: hostPorts[String(port.containerPort)] ?? port.containerPort }));
 }
+
+/** Whether nothing listens on port on any address of this machine. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Host networking (docker): each port listens on containerPort when that is free, so an image
+ * that ignores PORT (postgres) still works; otherwise (a second replica, the new instance of a
+ * rolling update) on a free port, which an image that honours PORT uses.
+ */
+export async function preferContainerPorts(ports: readonly PortSpec[] | undefined): Promise<HostPorts> {
+  const hostPorts: HostPorts = {};
+  for (const port of ports ?? []) hostPorts[String(port.containerPort)] = (await isPortFree(port.containerPort)) ? port.containerPort : await freePort();
+  return hostPorts;
+}

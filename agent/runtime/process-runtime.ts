@@ -6,12 +6,13 @@
 //   work/         the working directory (and HOME) of the process
 // Processes run detached in their own process group and survive an agent restart: start()
 // adopts them again (see Supervisor for the state machine and restart policy).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime } from './types.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { readLogLines } from './log-files.ts';
 import { instancePaths, instancesDir, listInstanceUids, readInstanceRecord } from './pid-file.ts';
 import { CLOCK_TICKS_PER_SECOND, sampleProcessGroup } from './proc-fs.ts';
+import { ChangeFanout, KeyedQueue } from './runtime-support.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface ProcessRuntimeOptions {
@@ -36,12 +37,15 @@ export interface ProcessRuntimeOptions {
   logPollMs?: number;
 }
 
+/** A CPU figure needs two samples: without a recent one, the second is taken this much later. */
+const FIRST_SAMPLE_MS = 500;
+const STALE_SAMPLE_MS = 60_000;
+
 export class ProcessRuntime implements Runtime {
   readonly name = 'process' as const;
   private readonly supervisors = new Map<string, Supervisor>();
-  private readonly listeners = new Set<(instance: ObservedInstance) => void>();
-  private readonly lastEmitted = new Map<string, string>();
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly changes = new ChangeFanout();
+  private readonly queue = new KeyedQueue();
   private readonly cpuSamples = new Map<string, { pid: number; ticks: number; at: number }>();
   private closed = false;
 
@@ -64,7 +68,7 @@ export class ProcessRuntime implements Runtime {
     mkdirSync(instancesDir(this.options.dataDir), { recursive: true, mode: 0o700 });
     await Promise.all(
       listInstanceUids(this.options.dataDir).map((uid) =>
-        this.serialize(uid, async () => {
+        this.queue.run(uid, async () => {
           if (this.supervisors.has(uid)) return;
           const record = readInstanceRecord(instancePaths(this.options.dataDir, uid).state);
           if (!record || record.spec.uid !== uid) return;
@@ -79,7 +83,7 @@ export class ProcessRuntime implements Runtime {
   async deploy(spec: DeploySpec): Promise<void> {
     this.assertOpen();
     instancePaths(this.options.dataDir, spec.uid); // validates the uid before anything else
-    await this.serialize(spec.uid, async () => {
+    await this.queue.run(spec.uid, async () => {
       const existing = this.supervisors.get(spec.uid);
       if (existing && existing.templateHash === spec.templateHash) return;
       if (existing) {
@@ -101,12 +105,12 @@ export class ProcessRuntime implements Runtime {
    */
   async stop(uid: string): Promise<void> {
     this.assertOpen();
-    await this.serialize(uid, async () => {
+    await this.queue.run(uid, async () => {
       const supervisor = this.supervisors.get(uid);
       if (!supervisor) return;
       await supervisor.stop();
       this.supervisors.delete(uid);
-      this.lastEmitted.delete(uid);
+      this.changes.forget(uid);
       this.cpuSamples.delete(uid);
       supervisor.removeFiles();
     });
@@ -117,10 +121,11 @@ export class ProcessRuntime implements Runtime {
   }
 
   onChange(listener: (instance: ObservedInstance) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.changes.subscribe(listener);
+  }
+
+  specOf(uid: string): DeploySpec | undefined {
+    return this.supervisors.get(uid)?.spec;
   }
 
   /** The pid of an instance's running process (for diagnostics and tests). */
@@ -136,6 +141,11 @@ export class ProcessRuntime implements Runtime {
     }
     const paths = instancePaths(this.options.dataDir, uid);
     const previous = options.previous === true;
+    if (previous && !existsSync(paths.previousLog)) {
+      return (async function* () {
+        throw new Error(`instance ${uid} has no previous run (it has not restarted)`);
+      })();
+    }
     return readLogLines(previous ? paths.previousLog : paths.currentLog, {
       ...(options.tail !== undefined ? { tail: options.tail } : {}),
       // previous.log does not grow: following it would wait forever.
@@ -146,20 +156,25 @@ export class ProcessRuntime implements Runtime {
   }
 
   /**
-   * CPU (cores used since the previous call for this instance; 0 on the first call) and resident
-   * memory, summed over the instance's process group. Zero while no process runs.
+   * CPU (cores used since the previous call for this instance, or over the next
+   * FIRST_SAMPLE_MS when there is no recent previous call) and resident memory, summed over the
+   * instance's process group. Zero while no process runs.
    */
   async stats(uid: string): Promise<InstanceStats> {
     const supervisor = this.supervisors.get(uid);
     if (!supervisor) throw new Error(`unknown instance ${uid}`);
     const pid = supervisor.pid;
     if (pid === undefined) return { cpuCores: 0, memoryBytes: 0 };
+    let last = this.cpuSamples.get(uid);
+    if (!last || last.pid !== pid || performance.now() - last.at > STALE_SAMPLE_MS) {
+      last = { pid, ticks: sampleProcessGroup(pid).cpuTicks, at: performance.now() };
+      await new Promise((resolve) => setTimeout(resolve, FIRST_SAMPLE_MS));
+    }
     const sample = sampleProcessGroup(pid);
     const at = performance.now();
-    const last = this.cpuSamples.get(uid);
     this.cpuSamples.set(uid, { pid, ticks: sample.cpuTicks, at });
     let cpuCores = 0;
-    if (last && last.pid === pid && at > last.at) {
+    if (at > last.at) {
       const seconds = (at - last.at) / 1000;
       cpuCores = Math.max(0, (sample.cpuTicks - last.ticks) / CLOCK_TICKS_PER_SECOND / seconds);
     }
@@ -171,8 +186,8 @@ export class ProcessRuntime implements Runtime {
     if (this.closed) return;
     this.closed = true;
     for (const supervisor of this.supervisors.values()) supervisor.close();
-    await Promise.allSettled([...this.queues.values()]);
-    this.listeners.clear();
+    await this.queue.settled();
+    this.changes.clear();
   }
 
   private createSupervisor(spec: DeploySpec): Supervisor {
@@ -193,29 +208,7 @@ export class ProcessRuntime implements Runtime {
 
   private emit(supervisor: Supervisor): void {
     if (this.closed || this.supervisors.get(supervisor.spec.uid) !== supervisor) return;
-    const instance = supervisor.snapshot();
-    const serialized = JSON.stringify(instance);
-    if (this.lastEmitted.get(instance.uid) === serialized) return;
-    this.lastEmitted.set(instance.uid, serialized);
-    for (const listener of this.listeners) {
-      try {
-        listener(instance);
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
-  }
-
-  /** Runs operations on one uid one after the other. */
-  private serialize(uid: string, operation: () => Promise<void>): Promise<void> {
-    const previous = this.queues.get(uid) ?? Promise.resolve();
-    const next = previous.then(operation, operation);
-    const tracked = next.catch(() => {});
-    this.queues.set(uid, tracked);
-    void tracked.then(() => {
-      if (this.queues.get(uid) === tracked) this.queues.delete(uid);
-    });
-    return next;
+    this.changes.emit(supervisor.snapshot());
   }
 
   private assertOpen(): void {

@@ -19,10 +19,10 @@ import { rmSync } from 'node:fs';
 import type { DeploySpec, InstanceState, ObservedInstance } from './types.ts';
 import { CrashLoopBackoff } from './backoff.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { hostEndpoints } from './endpoints.ts';
 import { allocateHostPorts, onHostPorts, portEnv, type HostPorts } from './host-ports.ts';
 import { HealthMonitor } from './health-check.ts';
 import { rotateLog } from './log-files.ts';
+import { afterExit, afterStartFailure, observe, type Outcome } from './restart-policy.ts';
 import { ensureInstanceDirs, writeInstanceRecord } from './pid-file.ts';
 import type { InstancePaths, InstanceRecord } from './pid-file.ts';
 import { isProcessAlive } from './proc-fs.ts';
@@ -48,10 +48,6 @@ type Health = ObservedInstance['health'];
 
 /** How long to wait for the exit after the final SIGKILL before giving up on a process. */
 const KILL_WAIT_MS = 5_000;
-
-function formatDelay(ms: number): string {
-  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))}s`;
-}
 
 function within<T>(promise: Promise<T>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -100,18 +96,8 @@ export class Supervisor {
 
   /** Endpoints are listed only while the instance is ready (Running and Healthy), like a Service's endpoints. */
   snapshot(): ObservedInstance {
-    const ready = this.state === 'Running' && this.health === 'Healthy';
-    return {
-      uid: this.spec.uid,
-      templateHash: this.spec.templateHash,
-      state: this.state,
-      restarts: this.restarts,
-      ...(this.exitCode !== undefined ? { exitCode: this.exitCode } : {}),
-      ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
-      health: this.health,
-      endpoints: ready ? hostEndpoints(onHostPorts(this.spec.template.ports, this.hostPorts), this.options.advertiseAddress) : [],
-      ...(this.message !== undefined ? { message: this.message } : {}),
-    };
+    const { state, health, restarts, exitCode, startedAt, message, hostPorts } = this;
+    return observe(this.spec, { state, health, restarts, exitCode, startedAt, message, hostPorts }, this.options.advertiseAddress);
   }
 
   /** Starts the first run; resolves once the process was spawned (or failed to). */
@@ -317,15 +303,17 @@ export class Supervisor {
     const how = `${describeExit(exit)}${when ? `, ${when}` : ''}${unhealthy ? `, killed because unhealthy: ${unhealthy}` : ''}`;
     this.exitCode = exitCode;
     this.health = unhealthy ? 'Unhealthy' : 'Unknown';
-    const restart = this.policy === 'Always' || (this.policy === 'OnFailure' && failed);
-    if (!restart) {
-      this.finish(failed ? 'Failed' : 'Exited', failed ? `process failed (${how})` : `process exited (${how})`);
+    this.apply(afterExit(this.policy, failed, 'process', how, this.backoff, this.options.now() - this.startedAtMs));
+  }
+
+  private apply(outcome: Outcome): void {
+    if (!outcome.restart) {
+      this.finish(outcome.state, outcome.message);
       return;
     }
-    const delay = this.backoff.next(this.options.now() - this.startedAtMs);
     this.state = 'Failed';
-    this.message = `back-off ${formatDelay(delay)} restarting ${failed ? 'failed' : 'exited'} process (${how})`;
-    this.scheduleRestart(delay);
+    this.message = outcome.message;
+    this.scheduleRestart(outcome.delayMs);
     this.persist();
     this.emit();
   }
@@ -336,17 +324,8 @@ export class Supervisor {
     this.proc = undefined;
     this.exitCode = undefined;
     this.health = 'Unknown';
-    if (this.policy === 'Never') {
-      this.finish('Failed', reason);
-      return;
-    }
     // Retried with back-off: the command may be installed later.
-    const delay = this.backoff.next(0);
-    this.state = 'Failed';
-    this.message = `${reason} (back-off ${formatDelay(delay)} before retrying)`;
-    this.scheduleRestart(delay);
-    this.persist();
-    this.emit();
+    this.apply(afterStartFailure(this.policy, reason, this.backoff));
   }
 
   private scheduleRestart(delay: number): void {

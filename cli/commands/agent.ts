@@ -14,6 +14,16 @@ function parseLabels(value: string, previous: Record<string, string> = {}): Reco
   return previous;
 }
 
+export function dockerMode(value: string): 'auto' | 'off' {
+  if (value !== 'auto' && value !== 'off') throw new Error(`--docker takes auto or off, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function dockerNetwork(value: string): 'auto' | 'bridge' | 'host' {
+  if (value !== 'auto' && value !== 'bridge' && value !== 'host') throw new Error(`--docker-network takes auto, bridge or host, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function registerAgentCommand(program: Command): void {
   const agent = program
     .command('agent')
@@ -24,14 +34,23 @@ export function registerAgentCommand(program: Command): void {
     .option('--labels <k=v,...>', 'labels for placement.agentSelector', parseLabels)
     .option('--data-dir <dir>', 'where the credential, logs and instance state live', process.env.LATTICE_AGENT_DATA_DIR ?? './.lattice/agent')
     .option('--advertise-address <addr>', 'address host endpoints are reported with', process.env.LATTICE_ADVERTISE_ADDRESS ?? '127.0.0.1')
+    .option('--docker <auto|off>', 'auto: run images with Docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
+    .option('--docker-network <auto|bridge|host>', 'containers publish their ports (bridge) or share this machine\'s network (host); auto: bridge when the engine has one (env LATTICE_DOCKER_NETWORK)', dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string }) => {
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host' }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
       // Loaded here, not at the top: every other command starts faster without the agent's modules.
       const { startAgent } = await import('../../agent/start-agent.ts');
-      const daemon = await startAgent({ ...options, server: options.server, version: VERSION, heartbeatMs: heartbeat * 1000, log: (m) => console.log(m) });
+      const daemon = await startAgent({
+        ...options,
+        server: options.server,
+        version: VERSION,
+        heartbeatMs: heartbeat * 1000,
+        ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
+        log: (m) => console.log(m),
+      });
       const shutdown = () => void daemon.stop().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);

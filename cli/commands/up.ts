@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { dockerMode, dockerNetwork } from './agent.ts';
 import { LatticeClient } from '../../client/api-client.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
@@ -29,7 +30,9 @@ export function registerUpCommand(program: Command): void {
     .description('start the control plane, the reconciler and a local agent in one process (SQLite)')
     .option('--listen <host:port>', 'API address', process.env.LATTICE_LISTEN ?? '127.0.0.1:8080')
     .option('--data-dir <dir>', 'where the database, the agent and its workloads keep their state', process.env.LATTICE_DATA_DIR ?? './.lattice')
-    .action(async (options: { listen: string; dataDir: string }) => {
+    .option('--docker <auto|off>', 'auto: its agent runs images with Docker when an engine answers (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
+    .option('--docker-network <auto|bridge|host>', "passed to its agent: published ports (bridge) or this machine's network (host) (env LATTICE_DOCKER_NETWORK)", dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
+    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host' }) => {
       // The web UI is built once (and again after its sources change); not part of "up in N ms".
       const building = performance.now();
       if ((await ensureUiBuilt()) === 'built') console.log(`Built the web UI (ui/dist was missing or stale) in ${Math.round(performance.now() - building)} ms`);
@@ -62,6 +65,9 @@ export function registerUpCommand(program: Command): void {
         version: VERSION,
         advertiseAddress: '127.0.0.1',
         heartbeatMs: heartbeatSeconds * 1000,
+        docker: options.docker,
+        dockerNetwork: options.dockerNetwork,
+        ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
       });
       await agent.connected;
       const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
@@ -70,7 +76,7 @@ export function registerUpCommand(program: Command): void {
   UI       ${url}/   (sign in as the admin below, or with the context's token)
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
-  agent    local (process runtime), shared by every tenant
+  agent    local (${agent.runtimes.join(' and ')} runtime${agent.runtimes.length > 1 ? 's' : ''}), shared by every tenant
   context  "local" written to ${configPath()}
 Apply something:  npx lattice apply -f examples/hello.yaml --wait`);
       let stopping = false;

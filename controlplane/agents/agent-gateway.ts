@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../store/types.ts';
 import type { AgentLink } from '../../reconciler/agent-link.ts';
 import { NOTHING_IN_FLIGHT, type InFlight } from '../../reconciler/plan-agent-actions.ts';
 import { INSTANCE_FINALIZER } from '../../reconciler/instance-state.ts';
+import { AgentRequests } from './agent-requests.ts';
 
 interface Connection {
   socket: WebSocket;
@@ -45,6 +46,8 @@ export class AgentGateway implements AgentLink {
   private readonly listeners: ((agent: string) => void)[] = [];
   /** When each agent was last heard from; kept after it disconnects. */
   private readonly heard = new Map<string, number>();
+  /** Logs and stats requests to agents, and their answers. */
+  readonly requests = new AgentRequests((agent, message) => this.send(agent, message));
 
   constructor(private readonly deps: GatewayDeps) {}
 
@@ -72,7 +75,7 @@ export class AgentGateway implements AgentLink {
     if (message.type === 'deploy') {
       connection.deploys.set(message.instance.uid, message.instance.templateHash);
       connection.stops.delete(message.instance.uid);
-    } else {
+    } else if (message.type === 'stop') {
       connection.deploys.delete(message.uid);
       connection.stops.set(message.uid, this.deps.now().getTime());
     }
@@ -123,6 +126,9 @@ export class AgentGateway implements AgentLink {
         } else if (!connection) {
           socket.close(CLOSE_POLICY, 'send hello first');
           return;
+        } else if (msg.type === 'logData' || msg.type === 'logEnd' || msg.type === 'statsResult') {
+          this.requests.handle(agent, msg);
+          return;
         } else if (msg.type === 'heartbeat') {
           // Liveness lives in memory (the lifecycle controller asks lastHeard); the Agent object
           // is written only when it is not Ready any more, and otherwise now and then.
@@ -136,7 +142,7 @@ export class AgentGateway implements AgentLink {
           connection.observed.set(msg.instance.uid, msg.instance);
           if (connection.deploys.get(msg.instance.uid) === msg.instance.templateHash) connection.deploys.delete(msg.instance.uid);
           await this.writeInstanceStatus(agent, msg.instance);
-        } else {
+        } else if (msg.type === 'gone') {
           connection.observed.delete(msg.uid);
           connection.deploys.delete(msg.uid);
           connection.stops.delete(msg.uid);
@@ -148,6 +154,7 @@ export class AgentGateway implements AgentLink {
     socket.on('close', () => {
       if (connection && this.connections.get(agent) === connection) {
         this.connections.delete(agent);
+        this.requests.disconnected(agent);
         this.changed(agent);
       }
     });

@@ -33,6 +33,8 @@ export class AgentRegistry {
   constructor(
     private readonly store: ObjectStore,
     private readonly now: () => Date,
+    /** A long-lived join token from the server's config (LATTICE_AGENT_JOIN_TOKEN) for shared agents, e.g. in docker-compose. */
+    private readonly configuredJoinToken?: string,
   ) {}
 
   async createJoinToken(principal: UserPrincipal, expiresInHours: number = 24): Promise<JoinTokenView> {
@@ -48,13 +50,7 @@ export class AgentRegistry {
 
   /** Creates the Agent (or re-registers it for the same owner) and returns its credential. */
   async register(joinToken: string, name: string, labels: Record<string, string> = {}): Promise<{ name: string; token: string; owner?: string }> {
-    const parsed = splitToken(joinToken, JOIN_PREFIX);
-    const record = parsed && (await this.store.auth.findJoinToken(parsed.id));
-    if (!parsed || !record || !sameHash(record.hash, hashToken(parsed.secret))) throw unauthorized('join token is not valid');
-    if (Date.parse(record.expiresAt) <= this.now().getTime()) throw unauthorized('join token has expired; create a new one');
-    const creator = await this.store.auth.findUser(record.username);
-    if (!creator) throw unauthorized('the user who created this join token no longer exists');
-    const owner = creator.role === 'admin' ? undefined : creator.username;
+    const owner = await this.ownerFor(joinToken);
     const manifest = { apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) }, spec: owner ? { owner } : {} };
     const result = validate(manifest);
     if (!result.ok) throw invalid(formatFieldErrors(result.errors), result.errors);
@@ -68,6 +64,18 @@ export class AgentRegistry {
     const secret = randomBytes(32).toString('base64url');
     await this.store.auth.setAgentCredential(name, hashToken(secret), this.now().toISOString());
     return { name, token: `${AGENT_PREFIX}${name}.${secret}`, ...(owner ? { owner } : {}) };
+  }
+
+  /** Whose agent a join token makes: a user's (private), or undefined for a shared one; 401 if it is not valid. */
+  private async ownerFor(joinToken: string): Promise<string | undefined> {
+    if (this.configuredJoinToken !== undefined && sameHash(hashToken(joinToken), hashToken(this.configuredJoinToken))) return undefined;
+    const parsed = splitToken(joinToken, JOIN_PREFIX);
+    const record = parsed && (await this.store.auth.findJoinToken(parsed.id));
+    if (!parsed || !record || !sameHash(record.hash, hashToken(parsed.secret))) throw unauthorized('join token is not valid');
+    if (Date.parse(record.expiresAt) <= this.now().getTime()) throw unauthorized('join token has expired; create a new one');
+    const creator = await this.store.auth.findUser(record.username);
+    if (!creator) throw unauthorized('the user who created this join token no longer exists');
+    return creator.role === 'admin' ? undefined : creator.username;
   }
 
   /** The agent's name, or 401. */

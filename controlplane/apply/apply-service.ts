@@ -10,7 +10,8 @@ import { recordEvent } from '../../reconciler/events.ts';
 import type { FieldChange } from './object-diff.ts';
 import { planApply, type ApplyAction } from './plan-apply.ts';
 import { planPlacement, type PlacementPlan } from './plan-placement.ts';
-import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
+import { withSecretValues } from './secret-values.ts';
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -137,7 +138,7 @@ async function applyAll(tx: StoreTransaction, desired: Desired[], options: Apply
     const key = keyOf(object);
     const live = await tx.find(key);
     checkMoved(live, key, options.ifRevision, resourceVersion);
-    const plan = planApply(object, live);
+    const plan = planApply(withSecretValues(object, live), live);
     const item: ApplyResultItem = { apiVersion: object.apiVersion, kind: object.kind, ...nameOf(key), action: plan.action };
     if (options.dryRun) item.diff = plan.diff;
     if (options.dryRun && plan.action !== 'unchanged' && object.kind === 'Workload') ledger.changedWorkloads.push({ item, object: plan.object });
@@ -190,8 +191,9 @@ async function updateApplySet(tx: StoreTransaction, principal: Principal, option
 
 /** After the dry run's transaction: agents and instances as they are now. */
 async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[]): Promise<void> {
-  const [agents, instances] = await Promise.all([store.list({ kind: 'Agent' }), store.list({ kind: 'Instance' })]);
-  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[]);
+  const namespaces = [...new Set(changed.map(({ object }) => object.metadata.namespace!))];
+  const [agents, instances, secrets] = await Promise.all([store.list({ kind: 'Agent' }), store.list({ kind: 'Instance' }), store.list({ kind: 'Secret', namespace: namespaces })]);
+  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[], secrets.items as Secret[]);
 }
 
 function keyOf(object: StoredObject): ObjectKey {

@@ -2,10 +2,11 @@
 // which stop, how many new ones start where, and how many would wait unscheduled. Pure; it reuses
 // the reconciler's planners (template hash, scheduler) so the preview and the real rollout agree.
 // It shows the end state, not the steps of the rolling update that gets there.
-import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
 import { isDeleting, isLost, isReady, isScheduled } from '../../reconciler/instance-state.ts';
-import { parseCpu, parseMemory, requestOf } from '../../reconciler/quantity.ts';
-import { scheduleReplicas, type SchedulingAgent } from '../../reconciler/scheduler.ts';
+import { ClusterCapacity } from '../../reconciler/cluster-capacity.ts';
+import { scheduleReplicas } from '../../reconciler/scheduler.ts';
+import { secretVersions } from '../../reconciler/secret-refs.ts';
 import { templateHash } from '../../reconciler/template-hash.ts';
 
 export interface AgentPlan {
@@ -28,24 +29,15 @@ function keepOrder(a: Instance, b: Instance): number {
   return Number(isReady(b)) - Number(isReady(a)) || (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name);
 }
 
-function sum(instances: readonly Instance[]): { milliCpu: number; memoryBytes: number } {
-  return instances.reduce(
-    (total, i) => {
-      const request = requestOf(i.spec.template);
-      return { milliCpu: total.milliCpu + request.milliCpu, memoryBytes: total.memoryBytes + request.memoryBytes };
-    },
-    { milliCpu: 0, memoryBytes: 0 },
-  );
-}
-
 /**
  * workload: the desired object (namespace resolved); instances: every live Instance the agents
- * hold (all tenants', for the free capacity); agents: every Agent.
+ * hold (all tenants', for the free capacity); agents: every Agent; secrets: the workload
+ * namespace's Secrets (their versions are part of the template hash).
  */
-export function planPlacement(workload: Workload, instances: readonly Instance[], agents: readonly Agent[]): PlacementPlan {
+export function planPlacement(workload: Workload, instances: readonly Instance[], agents: readonly Agent[], secrets: readonly Secret[] = []): PlacementPlan {
   const namespace = workload.metadata.namespace!;
   const replicas = workload.spec.replicas ?? 1;
-  const hash = templateHash(workload.spec);
+  const hash = templateHash(workload.spec, secretVersions(workload.spec, (name) => secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)));
   const bound = instances.filter((i) => !isDeleting(i) && isScheduled(i) && !isLost(i));
   const own = bound.filter((i) => i.metadata.namespace === namespace && i.spec.workload === workload.metadata.name);
   const current = own.filter((i) => i.spec.templateHash === hash).sort(keepOrder);
@@ -64,7 +56,12 @@ export function planPlacement(workload: Workload, instances: readonly Instance[]
   for (const [instance, reason] of stopping) planOf(instance.spec.agent!).stop.push({ instance: instance.metadata.name, reason });
 
   const pending = new Map<string, number>();
-  const placements = scheduleReplicas({ tenant: namespace, template: workload.spec }, schedulingAgents(agents, bound.filter((i) => !stopping.has(i)), kept), replicas - kept.length);
+  // The scheduler's view once the stopped instances are gone: the same one the reconciler keeps.
+  const capacity = new ClusterCapacity();
+  for (const agent of agents) capacity.observeAgent(agent, undefined);
+  for (const instance of bound) if (!stopping.has(instance)) capacity.observeInstance(instance, undefined);
+  const replicasOn = capacity.replicasOn(`${namespace}/${workload.metadata.name}`);
+  const placements = scheduleReplicas({ tenant: namespace, template: workload.spec, replicasOn }, capacity.agents(), replicas - kept.length);
   for (const placement of placements) {
     if ('agent' in placement) planOf(placement.agent).deploy += 1;
     else pending.set(placement.reason, (pending.get(placement.reason) ?? 0) + 1);
@@ -73,23 +70,4 @@ export function planPlacement(workload: Workload, instances: readonly Instance[]
     agents: [...plans.values()].sort((a, b) => a.agent.localeCompare(b.agent)),
     pending: [...pending].map(([reason, count]) => ({ replicas: count, reason })),
   };
-}
-
-/** The scheduler's view of the agents once the stopped instances are gone. */
-function schedulingAgents(agents: readonly Agent[], remaining: readonly Instance[], kept: readonly Instance[]): SchedulingAgent[] {
-  return agents.map((agent) => {
-    const name = agent.metadata.name;
-    const allocatable = agent.status?.allocatable ?? agent.status?.capacity ?? {};
-    return {
-      name,
-      labels: agent.metadata.labels ?? {},
-      ready: agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      unschedulable: agent.spec.unschedulable ?? false,
-      ...(agent.spec.owner ? { owner: agent.spec.owner } : {}),
-      runtimes: agent.status?.runtimes ?? [],
-      allocatable: { milliCpu: allocatable.cpu ? parseCpu(allocatable.cpu) : 0, memoryBytes: allocatable.memory ? parseMemory(allocatable.memory) : 0 },
-      allocated: sum(remaining.filter((i) => i.spec.agent === name)),
-      replicasOfWorkload: kept.filter((i) => i.spec.agent === name).length,
-    };
-  });
 }

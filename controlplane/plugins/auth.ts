@@ -6,7 +6,7 @@ import { AgentRegistry, isAgentToken } from '../agents/agent-registry.ts';
 /** Every route needs a bearer token unless its config says public. */
 export const authPlugin = fp(async (app) => {
   app.decorate('auth', await AuthService.create(app.store, app.config, app.now));
-  app.decorate('agentRegistry', new AgentRegistry(app.store, app.now));
+  app.decorate('agentRegistry', new AgentRegistry(app.store, app.now, app.config.agentJoinToken));
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;

@@ -6,6 +6,7 @@ import type { StoredObject } from '../../store/types.ts';
 import { canUseNamespace, type Principal } from '../auth/principal.ts';
 import { canRead, present, writeRefusal } from '../access.ts';
 import { planApply } from '../apply/plan-apply.ts';
+import { withSecretValues } from '../apply/secret-values.ts';
 import { ApiError, badRequest, forbidden, invalid, notFound, parseParam } from '../errors.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
 import { recordEvent } from '../../reconciler/events.ts';
@@ -107,7 +108,7 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
     desired.metadata.namespace = namespace;
     const updated = await app.store.transact(async (tx) => {
       const live = await tx.get({ kind: info.kind, namespace, name });
-      const { object } = planApply(desired, live);
+      const { object } = planApply(withSecretValues(desired, live), live);
       return tx.update({ ...object, metadata: { ...object.metadata, resourceVersion: desired.metadata.resourceVersion } });
     });
     return present(updated);

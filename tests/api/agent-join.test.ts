@@ -73,3 +73,13 @@ test('registration refusals: bad or expired join token, a name owned by someone 
   const record = await expiring.app.store.auth.findJoinToken(short.slice(4, short.lastIndexOf('.')));
   assert.ok(record && Date.parse(record.expiresAt) - Date.now() <= 3_600_000 + 5_000);
 });
+
+test('LATTICE_AGENT_JOIN_TOKEN: the configured token makes shared agents; a near miss is refused', async (t) => {
+  const configured = 'c'.repeat(40);
+  const server = await startTestServer(t, { agentJoinToken: configured });
+  const joined = await register(server.url, { joinToken: configured, name: 'compose-agent' });
+  assert.equal(joined.status, 201);
+  assert.equal(joined.body.owner, undefined, 'a shared agent');
+  assert.equal((await register(server.url, { joinToken: `${configured}x`, name: 'other' })).status, 401);
+  assert.equal(await upgradeStatus(server.url, String(joined.body.token)), 101, 'its credential opens the agent connection');
+});

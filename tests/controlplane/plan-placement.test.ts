@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planPlacement } from '../../controlplane/apply/plan-placement.ts';
 import { templateHash } from '../../reconciler/template-hash.ts';
-import type { Agent, Instance, Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
+import { secretVersions } from '../../reconciler/secret-refs.ts';
+import type { Agent, Instance, Secret, Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
 
 const V1: WorkloadSpec = { command: ['serve', 'v1'], resources: { cpu: '500m', memory: '64Mi' } };
 const V2: WorkloadSpec = { command: ['serve', 'v2'], resources: { cpu: '500m', memory: '64Mi' } };
@@ -90,3 +91,12 @@ for (const c of cases) {
     assert.deepEqual(lines(planPlacement(c.workload, c.instances ?? [], c.agents)), c.plan);
   });
 }
+
+test('planPlacement: the versions of referenced Secrets are part of the template (unchanged Secret: kept; changed: replaced)', () => {
+  const spec: WorkloadSpec = { ...V1, env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] };
+  const secret = (generation: number): Secret => ({ apiVersion: 'lattice/v1', kind: 'Secret', metadata: { name: 'db', namespace: 'alice', uid: 'secret-uid', generation }, spec: {} });
+  const running = instance('web-1', 'a', spec);
+  running.spec.templateHash = templateHash(spec, secretVersions(spec, () => secret(1)));
+  assert.deepEqual(lines(planPlacement(workload(spec, 1), [running], [agent('a')], [secret(1)])), ['a: keep 1, deploy 0']);
+  assert.deepEqual(lines(planPlacement(workload(spec, 1), [running], [agent('a')], [secret(2)])), ['a: keep 0, deploy 1, stop web-1 (Replaced)']);
+});

@@ -1,0 +1,111 @@
+// The agent's side of logs and stats requests: lines go back in batches (at most BATCH lines, or
+// what came within FLUSH_MS), waiting while the socket has much unsent; a cancel (the reader went
+// away) or a lost connection ends the read at once. Every logs request is answered first with a
+// logData (possibly empty) once it is accepted, or a logEnd with the reason it is not, so the
+// control plane can answer its HTTP request with a proper status.
+import type { AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
+import type { InstanceRuntime } from './runtime/types.ts';
+
+type Request = Extract<ServerMessage, { type: 'logs' | 'cancel' | 'stats' }>;
+
+const BATCH = 500;
+/** The control plane takes messages of up to 1 MiB. */
+const BATCH_BYTES = 256 * 1024;
+const FLUSH_MS = 25;
+/** How long a read may take to show it works before it is acknowledged as accepted anyway (follow, no lines yet). */
+const ACCEPT_MS = 300;
+const MAX_LINE = 65_536;
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+export class AgentRequestHandler {
+  private readonly reads = new Map<string, AsyncIterator<string>>();
+
+  constructor(
+    private readonly runtime: InstanceRuntime,
+    private readonly send: (message: AgentMessage) => void,
+    private readonly unsentBytes: () => number,
+  ) {}
+
+  handle(request: Request): void {
+    if (request.type === 'cancel') this.cancel(request.requestId);
+    else if (request.type === 'stats') void this.stats(request.requestId, request.uid);
+    else void this.logs(request);
+  }
+
+  cancelAll(): void {
+    for (const requestId of [...this.reads.keys()]) this.cancel(requestId);
+  }
+
+  private cancel(requestId: string): void {
+    const read = this.reads.get(requestId);
+    this.reads.delete(requestId);
+    void read?.return?.().catch(() => undefined);
+  }
+
+  private async stats(requestId: string, uid: string): Promise<void> {
+    try {
+      const { cpuCores, memoryBytes } = await this.runtime.stats(uid);
+      this.send({ type: 'statsResult', requestId, stats: { cpuCores: Math.max(0, Math.round(cpuCores * 1000) / 1000), memoryBytes: Math.max(0, Math.round(memoryBytes)) } });
+    } catch (error) {
+      this.send({ type: 'statsResult', requestId, error: reason(error) });
+    }
+  }
+
+  private async logs(request: Extract<Request, { type: 'logs' }>): Promise<void> {
+    const { requestId } = request;
+    if (this.reads.has(requestId)) return;
+    if (!this.runtime.specOf(request.uid)) {
+      this.send({ type: 'logEnd', requestId, error: `instance ${request.uid} does not run on this agent` });
+      return;
+    }
+    const iterator = this.runtime
+      .logs(request.uid, {
+        ...(request.tail !== undefined ? { tail: request.tail } : {}),
+        ...(request.follow !== undefined ? { follow: request.follow } : {}),
+        ...(request.previous !== undefined ? { previous: request.previous } : {}),
+      })
+      [Symbol.asyncIterator]();
+    this.reads.set(requestId, iterator);
+    const live = () => this.reads.get(requestId) === iterator;
+    let batch: string[] = [];
+    let batchBytes = 0;
+    let acknowledged = false;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (!live() || (acknowledged && batch.length === 0)) return;
+      this.send({ type: 'logData', requestId, lines: batch });
+      acknowledged = true;
+      batch = [];
+      batchBytes = 0;
+    };
+    const accept = setTimeout(flush, ACCEPT_MS);
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || !live()) break;
+        const line = next.value.length > MAX_LINE ? next.value.slice(0, MAX_LINE) : next.value;
+        batch.push(line);
+        batchBytes += Buffer.byteLength(line) + 8;
+        if (batch.length >= BATCH || batchBytes >= BATCH_BYTES) {
+          flush();
+          while (live() && this.unsentBytes() > HIGH_WATER_BYTES) await new Promise((resolve) => setTimeout(resolve, 50));
+        } else timer ??= setTimeout(flush, FLUSH_MS);
+      }
+      flush();
+      if (live()) this.send({ type: 'logEnd', requestId });
+    } catch (error) {
+      if (acknowledged) flush();
+      if (live()) this.send({ type: 'logEnd', requestId, error: reason(error) });
+    } finally {
+      clearTimeout(accept);
+      clearTimeout(timer);
+      if (live()) this.reads.delete(requestId);
+    }
+  }
+}
+
+function reason(error: unknown): string {
+  return ((error as Error).message ?? String(error)).slice(0, 1024);
+}

@@ -1,0 +1,125 @@
+// What runs, as the agents see it: a workload's logs (streamed from the agents its instances run
+// on, through their WebSocket) and its CPU/memory per instance.
+//   GET /namespaces/:ns/workloads/:name/logs?follow&tail&instance&previous   text/plain, one line per line
+//   GET /namespaces/:ns/workloads/:name/stats
+//     → { items: [{ instance, agent, cpuCores, memoryBytes }] }, or { instance, agent, error } for an
+//       instance whose agent could not answer (not connected, …).
+// With several instances (and no ?instance=), log lines are prefixed with "[instance] ".
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Instance } from '../../schemas/types.gen.ts';
+import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
+import { canUseNamespace } from '../auth/principal.ts';
+import { ApiError, forbidden, notFound } from '../errors.ts';
+import { AgentRequestError, type LogStream } from '../agents/agent-requests.ts';
+
+const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
+const params = { type: 'object', required: ['namespace', 'name'], properties: { namespace: dnsLabel, name: dnsLabel } } as const;
+const logsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    follow: { type: 'boolean', default: false },
+    tail: { type: 'integer', minimum: 0, maximum: 100_000 },
+    instance: dnsLabel,
+    previous: { type: 'boolean', default: false },
+  },
+} as const;
+
+interface LogsQuery {
+  follow: boolean;
+  tail?: number;
+  instance?: string;
+  previous: boolean;
+}
+
+function toApiError(error: unknown): unknown {
+  if (!(error instanceof AgentRequestError)) return error;
+  return error.kind === 'refused' ? notFound(error.message) : new ApiError('ServiceUnavailable', error.message);
+}
+
+/** The workload's instances bound to an agent (one of them with ?instance=). */
+async function placedInstances(app: FastifyInstance, request: FastifyRequest, instanceName?: string): Promise<(Instance & { spec: { agent: string } })[]> {
+  const { namespace, name } = request.params as { namespace: string; name: string };
+  if (!canUseNamespace(request.principal, namespace)) throw forbidden(`you have no access to namespace ${JSON.stringify(namespace)}`);
+  await app.store.get({ kind: 'Workload', namespace, name }); // 404 when there is no such workload
+  const { items } = await app.store.list({ kind: 'Instance', namespace, labelSelector: `${WORKLOAD_LABEL}=${name}` });
+  const instances = (items as Instance[]).filter((i) => i.spec.workload === name);
+  if (instanceName !== undefined) {
+    const instance = instances.find((i) => i.metadata.name === instanceName);
+    if (!instance) throw notFound(`instance: workload ${name} has no instance ${instanceName} (see GET /api/v1/namespaces/${namespace}/instances)`);
+    if (!instance.spec.agent) throw new ApiError('ServiceUnavailable', `instance ${instanceName} is not placed on an agent yet`);
+    return [instance as Instance & { spec: { agent: string } }];
+  }
+  return instances.filter((i): i is Instance & { spec: { agent: string } } => i.spec.agent !== undefined && i.metadata.deletionTimestamp === undefined);
+}
+
+/** Lines of every stream as they come; a stream that breaks off ends with a line saying why. */
+async function* mergeLines(streams: { prefix: string; stream: LogStream }[]): AsyncGenerator<string> {
+  const queue: string[] = [];
+  let open = streams.length;
+  let wake: (() => void) | undefined;
+  for (const { prefix, stream } of streams) {
+    void (async () => {
+      try {
+        for await (const batch of stream) {
+          for (const line of batch) queue.push(`${prefix}${line}\n`);
+          wake?.();
+        }
+      } catch (error) {
+        queue.push(`${prefix}(log stream ended: ${(error as Error).message})\n`);
+      } finally {
+        open -= 1;
+        wake?.();
+      }
+    })();
+  }
+  try {
+    for (;;) {
+      if (queue.length > 0) {
+        // One chunk per wake-up rather than per line.
+        yield queue.splice(0).join('');
+        continue;
+      }
+      if (open === 0) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    await Promise.all(streams.map(({ stream }) => stream.return?.()));
+  }
+}
+
+export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/namespaces/:namespace/workloads/:name/logs', { schema: { params, querystring: logsQuery } }, async (request, reply) => {
+    const query = request.query as LogsQuery;
+    const instances = await placedInstances(app, request, query.instance);
+    const { name } = request.params as { name: string };
+    if (instances.length === 0) throw new ApiError('ServiceUnavailable', `workload ${name} has no instance on an agent yet`);
+    const options = { follow: query.follow, previous: query.previous, ...(query.tail !== undefined ? { tail: query.tail } : {}) };
+    const opened = await Promise.allSettled(instances.map((i) => app.agentGateway.requests.logs(i.spec.agent, i.metadata.uid!, options)));
+    const streams = opened.flatMap((result, i) => (result.status === 'fulfilled' ? [{ prefix: instances.length > 1 ? `[${instances[i]!.metadata.name}] ` : '', stream: result.value }] : []));
+    const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (streams.length === 0) throw toApiError(failure!.reason);
+    const body = Readable.from(mergeLines(streams));
+    // The reader went away: stop the reads on the agents.
+    reply.raw.once('close', () => body.destroy());
+    reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store');
+    return reply.send(body);
+  });
+
+  app.get('/namespaces/:namespace/workloads/:name/stats', { schema: { params } }, async (request) => {
+    const instances = await placedInstances(app, request);
+    const items = await Promise.all(
+      instances.map(async (instance) => {
+        const base = { instance: instance.metadata.name, agent: instance.spec.agent };
+        try {
+          return { ...base, ...(await app.agentGateway.requests.stats(instance.spec.agent, instance.metadata.uid!)) };
+        } catch (error) {
+          return { ...base, error: (error as Error).message };
+        }
+      }),
+    );
+    return { items };
+  });
+}

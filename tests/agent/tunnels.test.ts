@@ -1,0 +1,89 @@
+// Tunnels around a real process runtime: the ngrok service cannot be reached from here, so the
+// success path uses a provider that forwards nothing but answers like one (the failure path with
+// the real @ngrok/ngrok is in tests/e2e/docker.test.ts). The host endpoint is always kept.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { RuntimeRouter } from '../../agent/runtime/runtime-router.ts';
+import type { ObservedInstance } from '../../agent/runtime/types.ts';
+import type { Tunnel, TunnelProvider, TunnelTarget } from '../../agent/tunnels/tunnel-provider.ts';
+import { TunnelingRuntime } from '../../agent/tunnels/tunneling-runtime.ts';
+import { NODE, openRuntime, spec, tempDataDir, waitFor } from './process-helpers.ts';
+
+class RecordingProvider implements TunnelProvider {
+  readonly name = 'test';
+  readonly opened: TunnelTarget[] = [];
+  readonly closed: string[] = [];
+  failures = 0;
+
+  async open(target: TunnelTarget): Promise<Tunnel> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('failed to connect session');
+    }
+    this.opened.push(target);
+    const url = `tcp://tunnel.test:${10_000 + this.opened.length}`;
+    return { url, close: async () => void this.closed.push(url) };
+  }
+}
+
+const SERVER = "require('net').createServer((s) => s.end('hi')).listen(Number(process.env.PORT), '127.0.0.1')";
+
+function tunnelSpec() {
+  return spec({
+    command: [NODE, '-e', SERVER],
+    ports: [{ name: 'db', containerPort: 5432, protocol: 'tcp', expose: 'tunnel' }],
+    healthCheck: { tcp: { port: 'db' }, intervalSeconds: 1 },
+  });
+}
+
+function tunnelCondition(instance: ObservedInstance | undefined) {
+  return instance?.conditions?.find((c) => c.type === 'TunnelReady');
+}
+
+test('a tunnel opens to the host endpoint once the instance is ready, adds its URL, retries after a failure and closes on stop', async (t) => {
+  const provider = new RecordingProvider();
+  provider.failures = 1;
+  const runtime = new TunnelingRuntime(new RuntimeRouter([await openRuntime(t, { dataDir: tempDataDir(t) })]), { provider, retryInitialMs: 100 });
+  const seen: ObservedInstance[] = [];
+  runtime.onChange((i) => seen.push(i));
+  const instance = tunnelSpec();
+  await runtime.deploy(instance);
+  const failed = await waitFor(() => seen.find((i) => tunnelCondition(i)?.status === 'False'), 'TunnelReady=False after the first failure', 15_000);
+  assert.equal(tunnelCondition(failed)?.reason, 'TunnelFailed');
+  assert.match(tunnelCondition(failed)?.message ?? '', /port db: test: failed to connect session \(retrying in 0s\); the host endpoint still works/);
+  assert.ok(failed.endpoints.some((e) => e.expose === 'host'), 'the host endpoint is there while the tunnel fails');
+
+  const open = await waitFor(() => runtime.list().find((i) => tunnelCondition(i)?.status === 'True'), 'TunnelReady=True after the retry', 15_000);
+  const host = open.endpoints.find((e) => e.expose === 'host')!;
+  assert.deepEqual(open.endpoints.find((e) => e.expose === 'tunnel'), { port: 'db', url: 'tcp://tunnel.test:10001', expose: 'tunnel' });
+  assert.equal(provider.opened[0]!.host, '127.0.0.1');
+  assert.equal(`tcp://127.0.0.1:${provider.opened[0]!.port}`, host.url, 'the tunnel forwards to the host endpoint');
+  assert.equal(provider.opened[0]!.protocol, 'tcp');
+
+  await runtime.stop(instance.uid);
+  assert.deepEqual(provider.closed, ['tcp://tunnel.test:10001']);
+  await runtime.close();
+});
+
+test('without a tunnel service: TunnelReady=False saying why, and the host endpoint works', async (t) => {
+  const runtime = new TunnelingRuntime(new RuntimeRouter([await openRuntime(t, { dataDir: tempDataDir(t) })]), { unavailableReason: 'NGROK_AUTHTOKEN is not set on agent a1' });
+  t.after(() => runtime.close());
+  const instance = tunnelSpec();
+  await runtime.deploy(instance);
+  const ready = await waitFor(() => runtime.list().find((i) => i.state === 'Running' && tunnelCondition(i)?.status === 'False'), 'Running with TunnelReady=False', 15_000);
+  assert.equal(tunnelCondition(ready)?.reason, 'TunnelUnavailable');
+  assert.match(tunnelCondition(ready)?.message ?? '', /NGROK_AUTHTOKEN is not set on agent a1/);
+  assert.deepEqual(ready.endpoints.map((e) => e.expose), ['host']);
+  const port = Number(ready.endpoints[0]!.url.split(':').pop());
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => undefined);
+    let data = '';
+    socket.on('data', (chunk: Buffer) => (data += chunk));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+  assert.equal(reply, 'hi');
+  await runtime.stop(instance.uid);
+});
+
