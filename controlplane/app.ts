@@ -19,6 +19,7 @@ import { agentRoutes } from './routes/agent-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
 import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
+import { LogCompactor } from './log-compactor.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 
 export interface BuildOptions {
@@ -80,8 +81,11 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     app.decorate('reconciler', reconciler.value);
     app.addHook('onReady', () => reconciler.value!.start());
   }
+  const compactor = new LogCompactor(app.store, config.compactIntervalMs, (err) => app.log.warn({ err }, 'compacting the change log failed; trying again next interval'));
+  app.addHook('onReady', () => compactor.start());
   // Before the store closes: controllers and agent connections stop first.
   app.addHook('preClose', async () => {
+    compactor.stop();
     reconciler.value?.stop();
     gateway.closeAll();
   });

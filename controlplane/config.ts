@@ -17,6 +17,8 @@ export interface ServerConfig {
   login: { perUserFailures: number; perAddressAttempts: number; windowSeconds: number };
   watch: { bookmarkIntervalMs: number; maxBufferedBytes: number };
   sqliteSynchronous: 'full' | 'normal';
+  /** The change log keeps about this much history for watchers (see log-compactor.ts). */
+  compactIntervalMs: number;
   /** Run the controllers in this process (off for API-only tests). */
   reconciler: boolean;
   /** Agent lifecycle: NotReady after graceMs without heartbeat, instances Lost evictionMs later. */
@@ -38,6 +40,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
   watch: { bookmarkIntervalMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 },
   sqliteSynchronous: 'full',
+  compactIntervalMs: 5 * 60_000,
   reconciler: true,
   agentTimings: { graceMs: 15_000, evictionMs: 30_000 },
   logger: true,
@@ -70,6 +73,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
     if (env.LATTICE_AGENT_JOIN_TOKEN.length < 32) throw new Error('LATTICE_AGENT_JOIN_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)');
     config.agentJoinToken = env.LATTICE_AGENT_JOIN_TOKEN;
   }
+  if (env.LATTICE_COMPACT_INTERVAL) config.compactIntervalMs = 1000 * positiveInt('LATTICE_COMPACT_INTERVAL', env.LATTICE_COMPACT_INTERVAL);
   if (env.LATTICE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = oneOf('LATTICE_SQLITE_SYNCHRONOUS', env.LATTICE_SQLITE_SYNCHRONOUS, ['full', 'normal'] as const);
   return config;
 }

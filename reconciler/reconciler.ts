@@ -1,5 +1,6 @@
 // Wires the caches, queues and controllers. Level-triggered: any change enqueues the keys it
 // affects; a periodic resync enqueues everything, so a missed trigger heals itself.
+import { isDeepStrictEqual } from 'node:util';
 import type { Agent, Instance, Secret, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
@@ -84,7 +85,7 @@ export class Reconciler {
     // cache (a Workload listed before its Instances would look like it had none); once every
     // cache is in, start() enqueues everything.
     this.workloads.onChange((current, previous) => {
-      if (!this.synced) return;
+      if (!this.synced || onlyStatusChanged(current, previous)) return;
       const w = current ?? previous!;
       workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
     });
@@ -145,4 +146,22 @@ export class Reconciler {
     this.agents.stop();
     this.secrets.stop();
   }
+}
+
+/**
+ * The workload controller is the only writer of Workload status and computes it from the
+ * instances, so a change of status alone (its own write coming back) needs no reconcile; like
+ * controller-runtime's GenerationChangedPredicate.
+ */
+function onlyStatusChanged(current: Workload | undefined, previous: Workload | undefined): boolean {
+  if (!current || !previous) return false;
+  const now = current.metadata;
+  const before = previous.metadata;
+  return (
+    now.uid === before.uid &&
+    now.generation === before.generation &&
+    now.deletionTimestamp === before.deletionTimestamp &&
+    isDeepStrictEqual(now.finalizers, before.finalizers) &&
+    isDeepStrictEqual(now.labels, before.labels)
+  );
 }

@@ -12,17 +12,8 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-// Cached objects never change (every version is a new object), so a spec's hash is computed
-// once however often its workload is reconciled.
-const bySpec = new WeakMap<WorkloadSpec, string>();
-
 /** extra: what else rolls the instances when it changes (e.g. versions of referenced secrets). */
 export function templateHash(spec: WorkloadSpec, extra: Record<string, string> = {}): string {
-  const plain = Object.keys(extra).length === 0;
-  const known = plain ? bySpec.get(spec) : undefined;
-  if (known) return known;
   const { replicas: _replicas, ...template } = spec;
-  const hash = createHash('sha256').update(canonical({ template, extra })).digest('hex').slice(0, 16);
-  if (plain) bySpec.set(spec, hash);
-  return hash;
+  return createHash('sha256').update(canonical({ template, extra })).digest('hex').slice(0, 16);
 }

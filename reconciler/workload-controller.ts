@@ -44,6 +44,8 @@ export function scoreLimit(agents: number): number {
 export class WorkloadController {
   /** Where the next placement starts looking (see ScheduleOptions). */
   private cursor = 0;
+  /** Workload key → its template hash at a generation (a spec never changes within one). */
+  private readonly hashes = new Map<string, { uid: string; generation: number; secrets: string; hash: string }>();
 
   constructor(private readonly deps: WorkloadControllerDeps) {}
 
@@ -63,13 +65,14 @@ export class WorkloadController {
       // the finalizer goes once none is left.
       const doomed = instances.filter((i) => !isDeleting(i));
       const release = workload && instances.length === 0 && workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER);
+      if (!workload) this.hashes.delete(key);
       if (doomed.length === 0 && !release) return undefined;
       return this.write(async (writes) => {
         for (const instance of doomed) await this.deleteInstance(writes, instance);
         if (release) await this.updateWorkload(writes, { ...workload, metadata: { ...workload.metadata, finalizers: workload.metadata.finalizers!.filter((f) => f !== WORKLOAD_FINALIZER) } });
       });
     }
-    const hash = templateHash(workload.spec, await this.referencedSecretVersions(workload));
+    const hash = this.hashOf(workload, await this.referencedSecretVersions(workload));
     const plan = planWorkload(workload, instances, hash);
     const waiting = instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost');
     const { binds, creates } = this.schedule(workload, hash, plan.place, waiting);
@@ -128,6 +131,17 @@ export class WorkloadController {
       found.set(name, cached ?? ((await this.deps.store.get({ kind: 'Secret', namespace, name }).catch(() => undefined)) as Secret | undefined));
     }
     return secretVersions(workload.spec, (name) => found.get(name));
+  }
+
+  private hashOf(workload: Workload, secrets: Record<string, string>): string {
+    const key = workloadKey(workload.metadata.namespace!, workload.metadata.name);
+    const { uid = '', generation = 0 } = workload.metadata;
+    const secretsKey = JSON.stringify(secrets);
+    const known = this.hashes.get(key);
+    if (known && known.uid === uid && known.generation === generation && known.secrets === secretsKey) return known.hash;
+    const hash = templateHash(workload.spec, secrets);
+    this.hashes.set(key, { uid, generation, secrets: secretsKey, hash });
+    return hash;
   }
 
   private async write(fn: (writes: Writes) => Promise<void>): Promise<Writes['revisions']> {

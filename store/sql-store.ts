@@ -131,8 +131,17 @@ export class SqlStore implements ObjectStore {
 
   private commitPending(): Promise<void> {
     this.committing ??= (async () => {
+      let settled: Promise<void> = Promise.resolve();
       try {
-        while (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_GROUP_COMMIT));
+        // Callers answered while the last batches settle may ask for more: go on until none do.
+        do {
+          while (this.pending.length > 0) {
+            const settle = await this.commitBatch(this.pending.splice(0, MAX_GROUP_COMMIT));
+            // The next batch runs while this one is made durable; batches settle in commit order.
+            settled = settled.then(settle);
+          }
+          await settled;
+        } while (this.pending.length > 0);
       } finally {
         this.committing = undefined;
       }
@@ -140,7 +149,11 @@ export class SqlStore implements ObjectStore {
     return this.committing;
   }
 
-  private async commitBatch(batch: PendingTransaction[]): Promise<void> {
+  /**
+   * Runs the batch and commits it. Resolves with what remains: make the commit durable, then show
+   * it to watchers and answer the callers (a no-op when the batch failed as a whole).
+   */
+  private async commitBatch(batch: PendingTransaction[]): Promise<() => Promise<void>> {
     const outcomes: ({ ok: true; value: unknown; changes: ChangesTable[] } | { ok: false; error: unknown })[] = [];
     try {
       const trx = await this.adapter.writer.startTransaction().execute();
@@ -167,7 +180,6 @@ export class SqlStore implements ObjectStore {
         }
         await counter.save();
         await trx.commit().execute();
-        await this.adapter.afterCommit();
       } catch (error) {
         await trx.rollback().execute().catch(() => {});
         throw error;
@@ -176,11 +188,19 @@ export class SqlStore implements ObjectStore {
       // The commit itself failed (or the database went away): nothing of the batch is written.
       const mapped = this.mapDriverError(error);
       for (const { reject } of batch) reject(mapped);
-      return;
+      return async () => {};
     }
-    const committed = outcomes.flatMap((o) => (o.ok ? o.changes : []));
-    if (committed.length > 0) this.feed.publish(committed.map(toChangeRecord));
-    outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
+    return async () => {
+      try {
+        await this.adapter.afterCommit();
+      } catch (error) {
+        for (const { reject } of batch) reject(this.mapDriverError(error));
+        return;
+      }
+      const committed = outcomes.flatMap((o) => (o.ok ? o.changes : []));
+      if (committed.length > 0) this.feed.publish(committed.map(toChangeRecord));
+      outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
+    };
   }
 
   /** Driver errors become domain errors; the caller's own errors pass through untouched. */
