@@ -7,7 +7,10 @@
 // /proc. Knobs: LATTICE_BENCH_AGENTS (default 1,000), LATTICE_BENCH_WORKLOADS (10,000),
 // LATTICE_BENCH_CONVERGE_TIMEOUT_S (300), LATTICE_BENCH_SQLITE_SYNCHRONOUS (full|normal; the
 // server's default, full, when unset), BENCH_SERVER_CPU_PROF=/dir (V8 CPU profile of the server,
-// written when it exits cleanly), BENCH_SERVER_V8_PROF=/dir (V8 tick log, survives a kill).
+// written when it exits cleanly), BENCH_SERVER_V8_PROF=/dir (V8 tick log, survives a kill),
+// BENCH_SERVER_HEAP_SNAPSHOT=/dir (a heap snapshot when the server is closed),
+// BENCH_SERVER_NODE_ARGS="--flag …" (extra node flags for the server, e.g. V8 heap settings).
+// The server runs from the production bundle (bin/bundle.js), built first when stale.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
