@@ -21,7 +21,9 @@ const STATS_TIMEOUT_MS = 10_000;
 
 const SERVER_PROCESS = `
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-const { appModule, config } = JSON.parse(process.env.LATTICE_BENCH_SERVER);
+const { appModule, heapTuningModule, config } = JSON.parse(process.env.LATTICE_BENCH_SERVER);
+// As startServer does for \`lattice server\` and \`lattice up\`.
+(await import(heapTuningModule)).tuneHeapForControlPlane();
 const { build } = await import(appModule);
 const app = await build({ config });
 const logged = { warn: 0, error: 0, samples: [] };
@@ -152,7 +154,7 @@ export async function startBenchServer(config: Partial<ServerConfig>): Promise<B
   if (!bundleIsFresh()) await buildBundle();
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...profile, ...nodeArgs, '--enable-source-maps', '--input-type=module', '--eval', SERVER_PROCESS], {
-    env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: pathToFileURL(join(DIST, 'app.js')).href, config: full }) },
+    env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: pathToFileURL(join(DIST, 'app.js')).href, heapTuningModule: pathToFileURL(join(DIST, 'heap-tuning.js')).href, config: full }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let pendingStats: ((stats: ServerStats) => void)[] = [];

@@ -34,7 +34,7 @@ export async function buildBundle() {
   const out = `${DIST}.tmp-${process.pid}`;
   rmSync(out, { recursive: true, force: true });
   await build({
-    entryPoints: { lattice: join(root, 'cli/main.ts'), app: join(root, 'controlplane/app.ts') },
+    entryPoints: { lattice: join(root, 'cli/main.ts'), app: join(root, 'controlplane/app.ts'), 'heap-tuning': join(root, 'controlplane/heap-tuning.ts') },
     outdir: out,
     bundle: true,
     splitting: true,

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { build } from './app.ts';
 import type { ServerConfig } from './config.ts';
+import { tuneHeapForControlPlane } from './heap-tuning.ts';
 
 export interface ListenAddress {
   host: string;
@@ -16,6 +17,7 @@ export function parseListen(value: string): ListenAddress {
 }
 
 export async function startServer(listen: ListenAddress, config: Partial<ServerConfig>): Promise<{ app: FastifyInstance; url: string }> {
+  tuneHeapForControlPlane();
   const app = await build({ config });
   await app.listen(listen);
   const address = app.server.address();
