@@ -1,6 +1,5 @@
 // Opens the store named by a URL: `sqlite:./path/to/file.db` or `postgres://user@host:port/db`.
-import { openPostgres } from './dialects/postgres.ts';
-import { openSqlite } from './dialects/sqlite.ts';
+// Each dialect is loaded only when used: pg alone is some 7 MB of a SQLite install's memory.
 import { SqlStore, type SqlStoreOptions } from './sql-store.ts';
 import type { ObjectStore } from './types.ts';
 
@@ -13,9 +12,11 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (file === '') throw new Error('sqlite: store URL needs a file, e.g. sqlite:./.lattice/lattice.db');
+    const { openSqlite } = await import('./dialects/sqlite.ts');
     return SqlStore.open(await openSqlite({ file, synchronous: options.sqliteSynchronous }), options);
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const { openPostgres } = await import('./dialects/postgres.ts');
     return SqlStore.open(await openPostgres({ connectionString: url }), options);
   }
   throw new Error(`unsupported store URL ${JSON.stringify(url)}: use sqlite:./path/file.db or postgres://user@host:port/db`);
