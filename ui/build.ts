@@ -12,8 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const UI_ROOT = existsSync(join(here, 'index.html')) ? here : join(here, '..', 'ui');
 export const UI_DIST = join(UI_ROOT, 'dist');
 
-/** What the bundle is made of: the UI itself and the shared client it imports. */
-const SOURCES = [join(UI_ROOT, 'index.html'), join(UI_ROOT, 'src'), join(UI_ROOT, 'public'), join(UI_ROOT, 'build.ts'), join(UI_ROOT, '..', 'client')];
+/** What the bundle is made of: the UI itself and the shared code it imports. */
+const SOURCES = [join(UI_ROOT, 'index.html'), join(UI_ROOT, 'src'), join(UI_ROOT, 'public'), join(UI_ROOT, 'build.ts'), join(UI_ROOT, '..', 'client'), join(UI_ROOT, '..', 'schemas', 'label-selector.ts')];
 
 export async function buildUi(outDir = UI_DIST): Promise<void> {
   const { build } = await import('vite');
