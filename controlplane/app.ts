@@ -21,6 +21,7 @@ import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import { LogCompactor } from './log-compactor.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
+import { isAgentReady } from '../reconciler/instance-state.ts';
 
 export interface BuildOptions {
   config?: Partial<ServerConfig>;
@@ -66,7 +67,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     findInstance: (uid) => reconciler.value?.instances.byIndex('uid', uid)[0],
     isReady: (name) => {
       const agent = reconciler.value?.agents.get(undefined, name);
-      return agent && (agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+      return agent && isAgentReady(agent);
     },
     log: { warn: (message) => app.log.warn(message), error: (err, message) => app.log.error({ err }, message) },
   });

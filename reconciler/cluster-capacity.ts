@@ -4,7 +4,7 @@
 // through the watch are "assumed" (as the Kubernetes scheduler calls it), so reconciles running
 // at the same time never fill an agent past its capacity.
 import type { Agent, Instance } from '../schemas/types.gen.ts';
-import { isDeleting } from './instance-state.ts';
+import { isAgentReady, isDeleting } from './instance-state.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
 import type { SchedulingAgent } from './scheduler.ts';
 import type { ResourceAmount } from './types.ts';
@@ -51,7 +51,7 @@ export class ClusterCapacity {
     this.views.set(name, {
       name,
       labels: current.metadata.labels ?? {},
-      ready: current.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ready: isAgentReady(current),
       unschedulable: current.spec.unschedulable ?? false,
       ...(current.spec.owner ? { owner: current.spec.owner } : {}),
       runtimes: current.status?.runtimes ?? [],

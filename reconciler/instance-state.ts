@@ -1,5 +1,5 @@
-// Readings of an Instance the controllers share.
-import type { Instance } from '../schemas/types.gen.ts';
+// Readings of Instances (and Agents) the controllers share.
+import type { Agent, Instance } from '../schemas/types.gen.ts';
 
 export const INSTANCE_FINALIZER = 'lattice.dev/stopped-on-agent';
 export const WORKLOAD_FINALIZER = 'lattice.dev/instances-stopped';
@@ -20,4 +20,9 @@ export function isReady(instance: Instance): boolean {
 
 export function isScheduled(instance: Instance): boolean {
   return instance.spec.agent !== undefined;
+}
+
+/** An Agent whose Ready condition is True (heartbeating, as the lifecycle controller judges it). */
+export function isAgentReady(agent: Agent): boolean {
+  return agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
