@@ -1,11 +1,11 @@
 // Everything `lattice agent` (and `lattice up`'s local agent) does to start: credential,
 // runtimes (adopting what an earlier run left running), tunnels, connection.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { AgentDaemon } from './agent-daemon.ts';
 import { loadCredential, register } from './join.ts';
 import type { DockerNetwork } from './runtime/docker/container-spec.ts';
-import { DockerRuntime, defaultNetwork, dockerAnswers } from './runtime/docker/docker-runtime.ts';
+import type { DockerRuntime } from './runtime/docker/docker-runtime.ts';
 import { ProcessRuntime } from './runtime/process-runtime.ts';
 import { RuntimeRouter } from './runtime/runtime-router.ts';
 import type { Runtime } from './runtime/types.ts';
@@ -34,11 +34,16 @@ export interface StartAgentOptions {
 /** The docker runtime when an engine answers, else undefined (the agent then runs processes only). */
 async function openDocker(options: StartAgentOptions, advertiseAddress: string): Promise<DockerRuntime | undefined> {
   if (options.docker === 'off') return undefined;
-  const docker = new Docker();
-  if (!(await dockerAnswers(docker))) {
-    options.log?.(`agent ${options.name}: no Docker engine answers at ${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}; running processes only`);
+  const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const noEngine = () => {
+    options.log?.(`agent ${options.name}: no Docker engine answers at ${where}; running processes only`);
     return undefined;
-  }
+  };
+  // dockerode and its SSH stack take a tenth of a second to load: not for a machine without Docker.
+  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return noEngine();
+  const [{ default: Docker }, { DockerRuntime, defaultNetwork, dockerAnswers }] = await Promise.all([import('dockerode'), import('./runtime/docker/docker-runtime.ts')]);
+  const docker = new Docker();
+  if (!(await dockerAnswers(docker))) return noEngine();
   const network = !options.dockerNetwork || options.dockerNetwork === 'auto' ? await defaultNetwork(docker) : options.dockerNetwork;
   options.log?.(`agent ${options.name}: docker runtime on, ${network} networking`);
   return DockerRuntime.open({ docker, network, advertiseAddress, ...(options.log ? { log: options.log } : {}) });

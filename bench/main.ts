@@ -2,8 +2,9 @@
 import { apiBench } from './api.bench.ts';
 import { convergeBench } from './converge.bench.ts';
 import { storeBench } from './store.bench.ts';
+import { upBench } from './up.bench.ts';
 
-const suites: Record<string, () => Promise<void>> = { store: storeBench, api: apiBench, converge: convergeBench };
+const suites: Record<string, () => Promise<void>> = { store: storeBench, api: apiBench, converge: convergeBench, up: upBench };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = requested.filter((name) => !(name in suites));

@@ -17,7 +17,7 @@ function newestSource(dir = root, top = true) {
     const stat = statSync(path, { throwIfNoEntry: false });
     if (!stat) continue;
     if (stat.isDirectory()) newest = Math.max(newest, newestSource(path, false));
-    else if (name.endsWith('.ts') || name.endsWith('.json')) newest = Math.max(newest, stat.mtimeMs);
+    else if (name.endsWith('.ts') || name.endsWith('.js') || name.endsWith('.json')) newest = Math.max(newest, stat.mtimeMs);
   }
   return newest;
 }

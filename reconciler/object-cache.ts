@@ -10,8 +10,11 @@ const keyOf = (o: StoredObject) => `${o.metadata.namespace ?? ''}/${o.metadata.n
 export class ObjectCache<T extends StoredObject> {
   private readonly objects = new Map<string, T>();
   private readonly indexers = new Map<string, (object: T) => string[]>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  // A value most objects have alone (an Instance's uid, its workload) holds its one key as is;
+  // a Set of one for each of 10,000 objects cost megabytes.
+  private readonly indexes = new Map<string, Map<string, string | Set<string>>>();
   private readonly handlers: ChangeHandler<T>[] = [];
+  private compact: (object: T, previous: T | undefined) => void = () => {};
   private watch: { close(): void } | undefined;
   private readonly revisionWaiters = new Set<{ revision: number; resolve: () => void }>();
   private stopped = false;
@@ -27,6 +30,15 @@ export class ObjectCache<T extends StoredObject> {
   addIndex(name: string, values: (object: T) => string[]): void {
     this.indexers.set(name, values);
     this.indexes.set(name, new Map());
+  }
+
+  /**
+   * Call before start(). Runs on every object as it comes in, before it is kept: a place to
+   * share parts it has in common with other cached objects. It may only swap a value for a
+   * deep-equal one (the object is the one the store hands every watcher).
+   */
+  compactWith(compact: (object: T, previous: T | undefined) => void): void {
+    this.compact = compact;
   }
 
   onChange(handler: ChangeHandler<T>): void {
@@ -49,7 +61,8 @@ export class ObjectCache<T extends StoredObject> {
 
   byIndex(name: string, value: string): T[] {
     const keys = this.indexes.get(name)?.get(value);
-    return keys ? [...keys].map((k) => this.objects.get(k)!) : [];
+    if (keys === undefined) return [];
+    return typeof keys === 'string' ? [this.objects.get(keys)!] : [...keys].map((k) => this.objects.get(k)!);
   }
 
   /**
@@ -130,6 +143,7 @@ export class ObjectCache<T extends StoredObject> {
   private apply(key: string, current: T | undefined, previous: T | undefined): void {
     if (previous) this.unindex(key, previous);
     if (current) {
+      this.compact(current, previous);
       this.objects.set(key, current);
       this.index(key, current);
     } else this.objects.delete(key);
@@ -140,9 +154,10 @@ export class ObjectCache<T extends StoredObject> {
     for (const [name, values] of this.indexers) {
       const index = this.indexes.get(name)!;
       for (const value of values(object)) {
-        let keys = index.get(value);
-        if (!keys) index.set(value, (keys = new Set()));
-        keys.add(key);
+        const keys = index.get(value);
+        if (keys === undefined || keys === key) index.set(value, key);
+        else if (typeof keys === 'string') index.set(value, new Set([keys, key]));
+        else keys.add(key);
       }
     }
   }
@@ -152,8 +167,11 @@ export class ObjectCache<T extends StoredObject> {
       const index = this.indexes.get(name)!;
       for (const value of values(object)) {
         const keys = index.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) index.delete(value);
+        if (keys === key) index.delete(value);
+        else if (typeof keys === 'object') {
+          keys.delete(key);
+          if (keys.size === 0) index.delete(value);
+        }
       }
     }
   }

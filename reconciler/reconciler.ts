@@ -53,6 +53,16 @@ export class Reconciler {
     this.instances.addIndex('workload', (i) => [workloadKey(i.metadata.namespace!, i.spec.workload)]);
     this.instances.addIndex('agent', (i) => (i.spec.agent ? [i.spec.agent] : []));
     this.instances.addIndex('uid', (i) => [i.metadata.uid!]);
+    // An Instance's template is its Workload's spec when it was made: the same again for each of
+    // them unless it is shared with the Workload's own copy, which stays the same object across
+    // status writes.
+    this.workloads.compactWith((workload, previous) => {
+      if (previous && isDeepStrictEqual(workload.spec, previous.spec)) workload.spec = previous.spec;
+    });
+    this.instances.compactWith((instance) => {
+      const workload = this.workloads.get(instance.metadata.namespace, instance.spec.workload);
+      if (workload && instance.spec.template !== workload.spec && isDeepStrictEqual(instance.spec.template, workload.spec)) instance.spec.template = workload.spec;
+    });
     this.instances.addIndex('unscheduled', (i) => (isScheduled(i) ? [] : [workloadKey(i.metadata.namespace!, i.spec.workload)]));
 
     const now = () => new Date(clock.now());

@@ -1,20 +1,11 @@
 // validate(manifest): the one entry point that checks an object against its kind's schema,
 // fills defaults and explains every failure as `path: what to do`.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import formatsModule from 'ajv-formats';
-import agentProtocolSchema from './agent-protocol.schema.json' with { type: 'json' };
-import agentSchema from './agent.schema.json' with { type: 'json' };
-import commonSchema from './common.schema.json' with { type: 'json' };
-import conditionSchema from './condition.schema.json' with { type: 'json' };
-import eventSchema from './event.schema.json' with { type: 'json' };
-import instanceSchema from './instance.schema.json' with { type: 'json' };
-import objectMetaSchema from './object-meta.schema.json' with { type: 'json' };
-import secretSchema from './secret.schema.json' with { type: 'json' };
-import workloadSchema from './workload.schema.json' with { type: 'json' };
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { appendKey, pointerToPath } from './field-path.ts';
 import { API_VERSION, KINDS, isKindName, type KindName } from './kinds.ts';
 import { checkWorkloadSpec } from './workload-rules.ts';
 import type { AgentMessage, LatticeObject, ServerMessage } from './types.gen.ts';
+import * as generated from './validators.gen.js';
 
 export interface FieldError {
   /** Where the problem is, e.g. spec.ports[0].containerPort; empty for the whole object. */
@@ -26,44 +17,14 @@ export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: 
 
 type SchemaNode = Record<string, unknown>;
 
-const KIND_SCHEMAS: Record<KindName, object> = {
-  Workload: workloadSchema,
-  Instance: instanceSchema,
-  Agent: agentSchema,
-  Secret: secretSchema,
-  Event: eventSchema,
+// Compiled from schemas/*.schema.json by `npm run gen` (ajv's standalone code).
+const KIND_VALIDATORS: Record<KindName, ValidateFunction> = {
+  Workload: generated.Workload,
+  Instance: generated.Instance,
+  Agent: generated.Agent,
+  Secret: generated.Secret,
+  Event: generated.Event,
 };
-
-let validators: Map<KindName, ValidateFunction> | undefined;
-let messageValidators: { agent: ValidateFunction; server: ValidateFunction } | undefined;
-let sharedAjv: Ajv | undefined;
-
-function compiledAjv(): Ajv {
-  if (sharedAjv) return sharedAjv;
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, strictRequired: false });
-  const addFormats = ((formatsModule as unknown as { default?: typeof formatsModule }).default ?? formatsModule) as unknown as (a: Ajv) => void;
-  addFormats(ajv);
-  ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
-  ajv.addSchema([objectMetaSchema, conditionSchema, commonSchema]);
-  for (const schema of Object.values(KIND_SCHEMAS)) ajv.addSchema(schema);
-  ajv.addSchema(agentProtocolSchema);
-  sharedAjv = ajv;
-  return ajv;
-}
-
-function compiledValidators(): Map<KindName, ValidateFunction> {
-  if (validators) return validators;
-  const ajv = compiledAjv();
-  validators = new Map(
-    (Object.keys(KIND_SCHEMAS) as KindName[]).map((kind) => {
-      const id = (KIND_SCHEMAS[kind] as { $id: string }).$id;
-      const fn = ajv.getSchema(id);
-      if (!fn) throw new Error(`schema ${id} did not compile`);
-      return [kind, fn];
-    }),
-  );
-  return validators;
-}
 
 /**
  * Validates a manifest of any kind. Never mutates its argument: the returned value is a copy
@@ -89,7 +50,7 @@ export function validate(manifest: unknown): ValidationResult<LatticeObject> {
   } catch {
     return { ok: false, errors: [{ path: '', message: 'must be plain JSON data (no functions or other non-data values)' }] };
   }
-  const check = compiledValidators().get(kind)!;
+  const check = KIND_VALIDATORS[kind];
   const errors = check(copy) ? [] : describeErrors(check.errors ?? [], copy);
   if (errors.length === 0) errors.push(...checkKindRules(copy));
   return errors.length === 0 ? { ok: true, value: copy } : { ok: false, errors };
@@ -178,18 +139,6 @@ function describeNumberOrType(schema: SchemaNode, type: string): string {
   return `must be ${article} ${type}`;
 }
 
-function compiledMessageValidators(): { agent: ValidateFunction; server: ValidateFunction } {
-  if (messageValidators) return messageValidators;
-  const ajv = compiledAjv();
-  const get = (ref: string) => {
-    const fn = ajv.getSchema(`agent-protocol.schema.json#/$defs/${ref}`);
-    if (!fn) throw new Error(`schema ${ref} did not compile`);
-    return fn;
-  };
-  messageValidators = { agent: get('AgentMessage'), server: get('ServerMessage') };
-  return messageValidators;
-}
-
 function validateMessage<T>(check: ValidateFunction, message: unknown): ValidationResult<T> {
   if (check(message)) return { ok: true, value: message as T };
   return { ok: false, errors: describeErrors(check.errors ?? [], message) };
@@ -197,12 +146,12 @@ function validateMessage<T>(check: ValidateFunction, message: unknown): Validati
 
 /** A message an agent sent: checked before the control plane acts on it. */
 export function validateAgentMessage(message: unknown): ValidationResult<AgentMessage> {
-  return validateMessage(compiledMessageValidators().agent, message);
+  return validateMessage(generated.AgentMessage, message);
 }
 
 /** A message the control plane sent: checked before the agent acts on it. */
 export function validateServerMessage(message: unknown): ValidationResult<ServerMessage> {
-  return validateMessage(compiledMessageValidators().server, message);
+  return validateMessage(generated.ServerMessage, message);
 }
 
 /** `path: message` lines, for logs, CLI output and error bodies. */

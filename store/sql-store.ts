@@ -3,7 +3,7 @@
 // the change log in the same transaction; watchers follow the log through a ChangeFeed.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import { SqlAuthStore, type AuthStore } from './auth-store.ts';
@@ -163,17 +163,17 @@ export class SqlStore implements ObjectStore {
         const counter = new RevisionCounter(trx, this.context.adapter);
         await counter.lock();
         for (const { fn } of batch) {
-          await sql`savepoint lattice_tx`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           const before = counter.revision;
           const tx = new SqlTransaction(trx, this.context, counter);
           try {
             const value = await fn(tx);
             const changes = await tx.flush();
-            await sql`release savepoint lattice_tx`.execute(trx);
+            await trx.executeQuery(RELEASE_SAVEPOINT);
             outcomes.push({ ok: true, value, changes });
           } catch (error) {
-            await sql`rollback to savepoint lattice_tx`.execute(trx);
-            await sql`release savepoint lattice_tx`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
+            await trx.executeQuery(RELEASE_SAVEPOINT);
             counter.revision = before;
             outcomes.push({ ok: false, error: this.mapDriverError(error) });
           }
@@ -319,6 +319,11 @@ export class SqlStore implements ObjectStore {
  * The global revision within one database transaction: taken (on PostgreSQL: locked) before the
  * first write, advanced in memory by every write, stored once before commit.
  */
+// Run for every transaction of a batch: compiled once.
+const SAVEPOINT = CompiledQuery.raw('savepoint lattice_tx');
+const RELEASE_SAVEPOINT = CompiledQuery.raw('release savepoint lattice_tx');
+const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint lattice_tx');
+
 class RevisionCounter {
   revision: number | undefined;
   private taken: number | undefined;

@@ -7,6 +7,7 @@ import { canUseNamespace, defaultNamespace, type Principal } from '../auth/princ
 import { writeRefusal } from '../access.ts';
 import { ApiError, forbidden, invalid } from '../errors.ts';
 import { recordEvent } from '../../reconciler/events.ts';
+import { WORKLOAD_FINALIZER } from '../../reconciler/instance-state.ts';
 import type { FieldChange } from './object-diff.ts';
 import { planApply, type ApplyAction } from './plan-apply.ts';
 import { planPlacement, type PlacementPlan } from './plan-placement.ts';
@@ -21,6 +22,11 @@ export interface ApplyOptions {
   applySet?: string;
   /** Delete what the apply set held last time and this apply no longer names. */
   prune: boolean;
+  /**
+   * Create Workloads with the finalizer of the workload controller, which this server runs and
+   * which otherwise adds it as its first write. Without a reconciler nothing would remove it.
+   */
+  workloadFinalizer?: boolean;
 }
 
 export interface ApplyResultItem {
@@ -133,6 +139,12 @@ function withoutServerFields(object: StoredObject): StoredObject {
   };
 }
 
+/** One write fewer for every Workload: see ApplyOptions.workloadFinalizer. */
+function withWorkloadFinalizer(object: StoredObject): StoredObject {
+  if (object.kind !== 'Workload' || object.metadata.finalizers?.includes(WORKLOAD_FINALIZER)) return object;
+  return { ...object, metadata: { ...object.metadata, finalizers: [...(object.metadata.finalizers ?? []), WORKLOAD_FINALIZER] } };
+}
+
 async function applyAll(tx: StoreTransaction, desired: Desired[], options: ApplyOptions, ledger: Ledger): Promise<void> {
   for (const { object, resourceVersion } of desired) {
     const key = keyOf(object);
@@ -142,7 +154,7 @@ async function applyAll(tx: StoreTransaction, desired: Desired[], options: Apply
     const item: ApplyResultItem = { apiVersion: object.apiVersion, kind: object.kind, ...nameOf(key), action: plan.action };
     if (options.dryRun) item.diff = plan.diff;
     if (options.dryRun && plan.action !== 'unchanged' && object.kind === 'Workload') ledger.changedWorkloads.push({ item, object: plan.object });
-    if (!options.dryRun && plan.action === 'created') ledger.wrote(await tx.create(plan.object));
+    if (!options.dryRun && plan.action === 'created') ledger.wrote(await tx.create(options.workloadFinalizer ? withWorkloadFinalizer(plan.object) : plan.object));
     if (!options.dryRun && plan.action === 'configured') {
       ledger.wrote(await tx.update({ ...plan.object, metadata: { ...plan.object.metadata, resourceVersion: live!.metadata.resourceVersion } }));
     }

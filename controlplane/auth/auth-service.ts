@@ -37,8 +37,9 @@ const MAX_PASSWORD_BYTES = 72; // bcrypt ignores the rest
 export class AuthService {
   private readonly failuresPerUser: WindowLimiter;
   private readonly attemptsPerAddress: WindowLimiter;
-  // Compared against when the user does not exist, so a login takes as long either way.
-  private readonly dummyHash: string;
+  // Compared against when the user does not exist, so a login takes as long either way. Made on
+  // the thread pool at the first such login: hashed at startup, it held up every start.
+  private dummyHash: Promise<string> | undefined;
   private readonly activeSessions = new Map<string, { username: string; checkedAtMs: number }>();
 
   private constructor(
@@ -50,7 +51,6 @@ export class AuthService {
     const windowMs = config.login.windowSeconds * 1000;
     this.failuresPerUser = new WindowLimiter(config.login.perUserFailures, windowMs);
     this.attemptsPerAddress = new WindowLimiter(config.login.perAddressAttempts, windowMs);
-    this.dummyHash = bcrypt.hashSync('lattice-timing-equaliser', config.bcryptCost);
   }
 
   static async create(store: ObjectStore, config: ServerConfig, now: () => Date = () => new Date()): Promise<AuthService> {
@@ -92,7 +92,7 @@ export class AuthService {
     }
     this.attemptsPerAddress.record(address);
     const user = await this.auth.findUser(username);
-    const matches = await bcrypt.compare(password, user?.passwordHash ?? this.dummyHash);
+    const matches = await bcrypt.compare(password, user?.passwordHash ?? (await (this.dummyHash ??= bcrypt.hash('lattice-timing-equaliser', this.config.bcryptCost))));
     if (!user || !matches) {
       this.failuresPerUser.record(username);
       throw unauthorized('wrong username or password');

@@ -32,10 +32,13 @@ const querystring = {
 } as const;
 
 // Watchers share event objects (the store's change feed hands every watcher the same one), so
-// each event is serialized once however many watchers send it.
-const serialized = new WeakMap<object, Map<string, string>>();
+// each event is serialized once however many watchers send it. The texts are kept for one turn
+// of the event loop, when the watchers of a change send it: kept for as long as the object lives
+// (the reconciler's caches hold the latest of every Workload) they doubled its memory.
+let serialized = new Map<object, Map<string, string>>();
 
 function eventText(type: string, object: StoredObject): string {
+  if (serialized.size === 0) setImmediate(() => (serialized = new Map()));
   let byType = serialized.get(object);
   if (!byType) serialized.set(object, (byType = new Map()));
   let text = byType.get(type);
