@@ -55,13 +55,18 @@ export class Reconciler {
     this.instances.addIndex('uid', (i) => [i.metadata.uid!]);
     // An Instance's template is its Workload's spec when it was made: the same again for each of
     // them unless it is shared with the Workload's own copy, which stays the same object across
-    // status writes.
+    // status writes. A spec is unchanged while the generation is (the store bumps it with every
+    // change), so only a new generation is compared.
     this.workloads.compactWith((workload, previous) => {
-      if (previous && isDeepStrictEqual(workload.spec, previous.spec)) workload.spec = previous.spec;
+      if (previous && sameGeneration(workload, previous)) workload.spec = previous.spec;
     });
-    this.instances.compactWith((instance) => {
+    this.instances.compactWith((instance, previous) => {
+      if (previous && sameGeneration(instance, previous)) {
+        instance.spec.template = previous.spec.template;
+        return;
+      }
       const workload = this.workloads.get(instance.metadata.namespace, instance.spec.workload);
-      if (workload && instance.spec.template !== workload.spec && isDeepStrictEqual(instance.spec.template, workload.spec)) instance.spec.template = workload.spec;
+      if (workload && isDeepStrictEqual(instance.spec.template, workload.spec)) instance.spec.template = workload.spec;
     });
     this.instances.addIndex('unscheduled', (i) => (isScheduled(i) ? [] : [workloadKey(i.metadata.namespace!, i.spec.workload)]));
 
@@ -163,6 +168,10 @@ export class Reconciler {
  * instances, so a change of status alone (its own write coming back) needs no reconcile; like
  * controller-runtime's GenerationChangedPredicate.
  */
+function sameGeneration(object: Workload | Instance, previous: Workload | Instance): boolean {
+  return object.metadata.uid === previous.metadata.uid && object.metadata.generation === previous.metadata.generation;
+}
+
 function onlyStatusChanged(current: Workload | undefined, previous: Workload | undefined): boolean {
   if (!current || !previous) return false;
   const now = current.metadata;

@@ -97,6 +97,22 @@ test('apply keeps status and controller finalizers, and replaces labels wholesal
   assert.deepEqual(after.status, { phase: 'Running' });
 });
 
+test("a server that runs the reconciler creates Workloads with its finalizer, sparing it a write; one without leaves them bare", async (t) => {
+  for (const reconciler of [true, false]) {
+    const server = await startTestServer(t, { reconciler });
+    const { client: alice } = await server.user('alice');
+    const from = await server.app.store.currentRevision();
+    await alice.apply([workload('web'), secret('keys', { a: '1' })]);
+    const watch = server.app.store.watch({ fromRevision: from, kind: 'Workload' });
+    const added = await watch[Symbol.asyncIterator]().next();
+    watch.close();
+    const event = added.value as { type: string; object: { metadata: { name: string; generation?: number; finalizers?: string[] } } };
+    assert.equal(event.type, 'ADDED');
+    assert.deepEqual(event.object.metadata.finalizers, reconciler ? ['lattice.dev/instances-stopped'] : undefined, `reconciler ${reconciler}: as created`);
+    assert.equal((await server.app.store.get({ kind: 'Secret', namespace: 'alice', name: 'keys' })).metadata.finalizers, undefined, 'only Workloads');
+  }
+});
+
 test('a dry run of a secret shows which keys change, never their values', async (t) => {
   const server = await startTestServer(t);
   const { client: alice } = await server.user('alice');

@@ -1,5 +1,5 @@
-// The reconciler over a real store, many workloads at once: reconciles run concurrently, so
-// placements must be counted before their writes come back (assumed), or an agent overfills.
+// The reconciler over a real store: many workloads at once (reconciles run concurrently, so
+// placements must be counted before their writes come back, or an agent overfills), and its caches.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AgentLink } from '../../reconciler/agent-link.ts';
@@ -69,4 +69,41 @@ test('40 workloads placed at once on agents with room for 12: exactly 12 bound, 
   const pending = instances.filter((i) => !i.spec.agent);
   assert.equal(pending.length, 28);
   for (const instance of pending) assert.equal(instance.status?.message, '0/2 agents can run it: 2 lack cpu (needs 100m)');
+});
+
+test("the caches hold one copy of a Workload's spec: its Instances' templates are it, through status writes", async (t) => {
+  const store = await openForTest(t, await backend.freshUrl());
+  await store.create({ apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name: 'small' }, spec: {} });
+  await store.updateStatus({ kind: 'Agent', name: 'small' }, {
+    capacity: { cpu: '1', memory: '1Gi' },
+    allocatable: { cpu: '1', memory: '1Gi' },
+    runtimes: ['process'],
+    conditions: [{ type: 'Ready', status: 'True', reason: 'AgentConnected', message: '', lastTransitionTime: new Date().toISOString() }],
+  });
+  const reconciler = new Reconciler({ store, link: quietLink(['small']) });
+  await reconciler.start();
+  t.after(() => reconciler.stop());
+  await store.create({
+    apiVersion: 'lattice/v1',
+    kind: 'Workload',
+    metadata: { name: 'web', namespace: 'team-a' },
+    spec: { replicas: 2, command: ['sleep', '60'], resources: { cpu: '100m' } },
+  } satisfies Workload);
+  const cached = () => reconciler.instances.list().filter((i) => i.spec.workload === 'web');
+  const [first] = await until(async () => {
+    const workload = reconciler.workloads.get('team-a', 'web');
+    const instances = cached();
+    return workload?.status?.observedGeneration === 1 && instances.length === 2 && instances.every((i) => i.spec.agent) ? instances : undefined;
+  }, 'two bound instances and the workload status written');
+  const shared = () => cached().every((i) => i.spec.template === reconciler.workloads.get('team-a', 'web')!.spec);
+  assert.ok(shared(), 'each template is the cached Workload spec itself');
+
+  // A status write on each side: new objects from the store, still one spec between them.
+  await store.updateStatus({ kind: 'Instance', namespace: 'team-a', name: first!.metadata.name }, { ...first!.status, state: 'Running', restarts: 0 });
+  await until(async () => (reconciler.instances.get('team-a', first!.metadata.name)?.status?.state === 'Running' ? true : undefined), 'the status write in the cache');
+  const workload = reconciler.workloads.get('team-a', 'web')!;
+  await store.updateStatus({ kind: 'Workload', namespace: 'team-a', name: 'web' }, { ...workload.status, readyReplicas: 1 + (workload.status?.readyReplicas ?? 0) });
+  await until(async () => (reconciler.workloads.get('team-a', 'web') !== workload ? true : undefined), 'a new Workload object in the cache');
+  assert.ok(shared(), 'still shared after status writes');
+  assert.deepEqual(reconciler.workloads.get('team-a', 'web')!.spec, { replicas: 2, command: ['sleep', '60'], resources: { cpu: '100m' } }, 'and still the spec as written');
 });
