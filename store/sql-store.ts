@@ -315,15 +315,15 @@ export class SqlStore implements ObjectStore {
   }
 }
 
-/**
- * The global revision within one database transaction: taken (on PostgreSQL: locked) before the
- * first write, advanced in memory by every write, stored once before commit.
- */
 // Run for every transaction of a batch: compiled once.
 const SAVEPOINT = CompiledQuery.raw('savepoint lattice_tx');
 const RELEASE_SAVEPOINT = CompiledQuery.raw('release savepoint lattice_tx');
 const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint lattice_tx');
 
+/**
+ * The global revision within one database transaction: taken (on PostgreSQL: locked) before the
+ * first write, advanced in memory by every write, stored once before commit.
+ */
 class RevisionCounter {
   revision: number | undefined;
   private taken: number | undefined;
