@@ -38,24 +38,35 @@ export class PreparedQuery {
   }
 }
 
-/** Multi-row inserts, one prepared shape per row count. */
+/**
+ * Multi-row inserts. Rows go in chunks whose sizes are powers of two (the largest that fits,
+ * then the rest), so that a dozen prepared shapes serve every row count.
+ */
 export class PreparedInsert<Row extends object> {
-  private readonly byCount = new Map<number, PreparedQuery>();
+  private readonly bySize = new Map<number, PreparedQuery>();
 
   constructor(
     private readonly columns: readonly (keyof Row & string)[],
     private readonly build: (db: Kysely<Database>, rows: Record<string, string>[]) => Compilable,
   ) {}
 
-  run(db: Kysely<Database>, rows: readonly Row[]): Promise<QueryResult<unknown>> {
-    let query = this.byCount.get(rows.length);
+  async run(db: Kysely<Database>, rows: readonly Row[], maxRows: number): Promise<void> {
+    for (let start = 0; start < rows.length; ) {
+      const size = 2 ** Math.floor(Math.log2(Math.min(maxRows, rows.length - start)));
+      await this.query(db, size).run(db, rows.slice(start, start + size).flatMap((row) => this.columns.map((c) => row[c])));
+      start += size;
+    }
+  }
+
+  private query(db: Kysely<Database>, size: number): PreparedQuery {
+    let query = this.bySize.get(size);
     if (!query) {
       const width = this.columns.length;
-      query = new PreparedQuery(rows.length * width, (_, args) =>
-        this.build(db, Array.from({ length: rows.length }, (_, r) => Object.fromEntries(this.columns.map((c, i) => [c, args[r * width + i]!])))),
+      query = new PreparedQuery(size * width, (_, args) =>
+        this.build(db, Array.from({ length: size }, (_, r) => Object.fromEntries(this.columns.map((c, i) => [c, args[r * width + i]!])))),
       );
-      if (this.byCount.size < 64) this.byCount.set(rows.length, query);
+      this.bySize.set(size, query);
     }
-    return query.run(db, rows.flatMap((row) => this.columns.map((c) => row[c])));
+    return query;
   }
 }

@@ -178,6 +178,9 @@ export class SqlStore implements ObjectStore {
             outcomes.push({ ok: false, error: this.mapDriverError(error) });
           }
         }
+        // The change log rows of the whole batch in as few statements as the dialect allows:
+        // inserted in each savepoint they cost a statement per transaction.
+        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes : [])), this.context.adapter.maxRowsPerInsert);
         await counter.save();
         await trx.commit().execute();
       } catch (error) {
@@ -512,12 +515,10 @@ class SqlTransaction implements StoreTransaction {
   }
 
   /** Appends the log and the history. Returns the log rows written. */
+  /** Writes the spec history; returns the change log rows, which the batch inserts. */
   async flush(): Promise<ChangesTable[]> {
     if (this.changes.length === 0) return [];
     const { adapter, historyLimit } = this.context;
-    for (let i = 0; i < this.changes.length; i += adapter.maxRowsPerInsert) {
-      await this.context.statements.insertChanges.run(this.trx, this.changes.slice(i, i + adapter.maxRowsPerInsert));
-    }
     const history = this.specRevisions.filter((row) => !this.deletedUids.has(row.uid));
     for (let i = 0; i < history.length; i += adapter.maxRowsPerInsert) {
       await this.trx.insertInto('spec_revisions').values(history.slice(i, i + adapter.maxRowsPerInsert)).execute();
