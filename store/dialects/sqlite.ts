@@ -42,20 +42,19 @@ const STATEMENT_CACHE_SIZE = 256;
 const fsyncAsync = promisify(fsync);
 
 // kysely prepares every query afresh, which costs more than running it; the store issues a
-// handful of distinct statements, so caching them makes a write several times cheaper.
+// handful of distinct statements, so caching them makes a write several times cheaper. The
+// cache only ever fills with ad-hoc queries (e.g. list filters); then the oldest goes.
 function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => db.close(),
     prepare(sql) {
       let statement = cache.get(sql);
-      if (statement) {
-        cache.delete(sql); // re-inserted below: the Map's order is recency
-      } else {
+      if (!statement) {
         statement = db.prepare(sql);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(sql, statement);
       }
-      cache.set(sql, statement);
       return statement;
     },
   };
