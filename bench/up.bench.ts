@@ -4,9 +4,9 @@
 // data dir (migrations, the admin's password hashed) and restarts on the same one.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../agent/runtime/host-ports.ts';
 import { buildBundle, bundleIsFresh } from '../bin/bundle.js';
 import { ensureUiBuilt } from '../ui/build.ts';
 import { fmt, percentile, printTable } from './report.ts';
@@ -24,16 +24,6 @@ interface StartTimes {
   reportedMs: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
 async function startOnce(dir: string): Promise<StartTimes> {
   const port = await freePort();
   const started = performance.now();
@@ -42,12 +32,12 @@ async function startOnce(dir: string): Promise<StartTimes> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const printed = new Promise<{ atMs: number; reportedMs: number }>((resolve, reject) => {
+    const printed = new Promise<{ upMs: number; reportedMs: number }>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         const match = /Lattice is up in (\d+) ms/.exec(out);
-        if (match) resolve({ atMs: performance.now() - started, reportedMs: Number(match[1]) });
+        if (match) resolve({ upMs: performance.now() - started, reportedMs: Number(match[1]) });
       });
       child.once('exit', (code, signal) => reject(new Error(`lattice up exited before it was up (${code ?? signal}): ${out.slice(-500)}`)));
     });
@@ -59,8 +49,7 @@ async function startOnce(dir: string): Promise<StartTimes> {
       if (ok) servingMs = performance.now() - started;
       else await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    const { atMs, reportedMs } = await printed;
-    return { servingMs, upMs: atMs, reportedMs };
+    return { servingMs, ...(await printed) };
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
