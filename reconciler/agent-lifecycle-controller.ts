@@ -65,7 +65,7 @@ export class AgentLifecycleController {
         await store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } }).catch(ignoreNotFound);
       } else if (instance.status?.state !== 'Lost') {
         await store
-          .updateStatus(key, { ...instance.status, state: 'Lost', message: `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s` })
+          .updateStatus(key, { ...instance.status, state: 'Lost', message: `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s` }, { basis: instance })
           .catch(ignoreNotFound);
       }
     }

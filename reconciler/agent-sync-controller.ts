@@ -33,7 +33,7 @@ export class AgentSyncController {
   private async reportWaiting(instance: Instance, reason: string): Promise<void> {
     if (instance.status?.message === reason) return;
     await this.deps.store
-      .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: instance.status?.state ?? 'Pending', message: reason }, { uid: instance.metadata.uid })
+      .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, { ...instance.status, state: instance.status?.state ?? 'Pending', message: reason }, { uid: instance.metadata.uid, basis: instance })
       .catch(() => undefined);
   }
 

@@ -2,6 +2,7 @@
 // copy with indexes and telling handlers what changed. A watch that falls behind compaction
 // (Gone) relists and reports the difference, so nothing is ever missed.
 import type { ObjectStore, StoredObject } from '../store/types.ts';
+import { handOut } from '../store/frozen.ts';
 
 export type ChangeHandler<T> = (current: T | undefined, previous: T | undefined) => void;
 
@@ -14,7 +15,7 @@ export class ObjectCache<T extends StoredObject> {
   // a Set of one for each of 10,000 objects cost megabytes.
   private readonly indexes = new Map<string, Map<string, string | Set<string>>>();
   private readonly handlers: ChangeHandler<T>[] = [];
-  private compact: (object: T, previous: T | undefined) => void = () => {};
+  private compact: (object: T, previous: T | undefined) => T = (object) => object;
   private watch: { close(): void } | undefined;
   private readonly revisionWaiters = new Set<{ revision: number; resolve: () => void }>();
   private stopped = false;
@@ -33,11 +34,11 @@ export class ObjectCache<T extends StoredObject> {
   }
 
   /**
-   * Call before start(). Runs on every object as it comes in, before it is kept: a place to
-   * share parts it has in common with other cached objects. It may only swap a value for a
-   * deep-equal one (the object is the one the store hands every watcher).
+   * Call before start(). Runs on every object as it comes in and returns the one to keep: a place
+   * to share parts it has in common with other cached objects. The store hands every watcher the
+   * same object, so it returns a copy that swaps a value for a deep-equal one, never changes it.
    */
-  compactWith(compact: (object: T, previous: T | undefined) => void): void {
+  compactWith(compact: (object: T, previous: T | undefined) => T): void {
     this.compact = compact;
   }
 
@@ -104,7 +105,7 @@ export class ObjectCache<T extends StoredObject> {
 
   private async relist(): Promise<void> {
     const { items, revision } = await this.store.list({ kind: this.kind });
-    const fresh = new Map(items.map((o) => [keyOf(o), o as T]));
+    const fresh = new Map(items.map((o) => [keyOf(o), handOut(o) as T]));
     for (const [key, previous] of this.objects) if (!fresh.has(key)) this.apply(key, undefined, previous);
     for (const [key, object] of fresh) {
       const previous = this.objects.get(key);
@@ -140,10 +141,10 @@ export class ObjectCache<T extends StoredObject> {
     }
   }
 
-  private apply(key: string, current: T | undefined, previous: T | undefined): void {
+  private apply(key: string, incoming: T | undefined, previous: T | undefined): void {
     if (previous) this.unindex(key, previous);
+    const current = incoming && handOut(this.compact(incoming, previous));
     if (current) {
-      this.compact(current, previous);
       this.objects.set(key, current);
       this.index(key, current);
     } else this.objects.delete(key);

@@ -57,16 +57,12 @@ export class Reconciler {
     // them unless it is shared with the Workload's own copy, which stays the same object across
     // status writes. A spec is unchanged while the generation is (the store bumps it with every
     // change), so only a new generation is compared.
-    this.workloads.compactWith((workload, previous) => {
-      if (previous && sameGeneration(workload, previous)) workload.spec = previous.spec;
-    });
+    this.workloads.compactWith((workload, previous) =>
+      previous && sameGeneration(workload, previous) && workload.spec !== previous.spec ? { ...workload, spec: previous.spec } : workload,
+    );
     this.instances.compactWith((instance, previous) => {
-      if (previous && sameGeneration(instance, previous)) {
-        instance.spec.template = previous.spec.template;
-        return;
-      }
-      const workload = this.workloads.get(instance.metadata.namespace, instance.spec.workload);
-      if (workload && isDeepStrictEqual(instance.spec.template, workload.spec)) instance.spec.template = workload.spec;
+      const template = previous && sameGeneration(instance, previous) ? previous.spec.template : this.workloadSpecLike(instance);
+      return template && template !== instance.spec.template ? { ...instance, spec: { ...instance.spec, template } } : instance;
     });
     this.instances.addIndex('unscheduled', (i) => (isScheduled(i) ? [] : [workloadKey(i.metadata.namespace!, i.spec.workload)]));
 
@@ -139,6 +135,12 @@ export class Reconciler {
   }
 
   private readonly resyncAll: () => void;
+
+  /** The cached Workload's spec when the instance's template equals it (one copy for both). */
+  private workloadSpecLike(instance: Instance): Instance['spec']['template'] | undefined {
+    const workload = this.workloads.get(instance.metadata.namespace, instance.spec.workload);
+    return workload && isDeepStrictEqual(instance.spec.template, workload.spec) ? workload.spec : undefined;
+  }
 
   async start(): Promise<void> {
     this.startedAt = this.clock.now();

@@ -96,7 +96,7 @@ export class WorkloadController {
             await this.event(writes, workload, 'Scheduled', `instance ${instance.metadata.name} scheduled to ${placement.agent}`);
           } else if (instance.status?.message !== placement.reason) {
             const ref = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
-            this.instanceWrite(writes, await tx.updateStatus(ref, { ...instance.status, state: 'Pending', message: placement.reason }));
+            this.instanceWrite(writes, await tx.updateStatus(ref, { ...instance.status, state: 'Pending', message: placement.reason }, { basis: instance }));
             await this.event(writes, workload, 'FailedScheduling', `instance ${instance.metadata.name}: ${placement.reason}`, 'Warning');
           }
         }
@@ -109,7 +109,7 @@ export class WorkloadController {
         // Status follows the instances the cache holds: after changing them, the next run
         // (woken by their watch events) writes it from what they became.
         if (statusChanged && !writes.instancesChanged) {
-          const written = await tx.updateStatus({ kind: 'Workload', namespace: workload.metadata.namespace, name: workload.metadata.name }, status);
+          const written = await tx.updateStatus({ kind: 'Workload', namespace: workload.metadata.namespace, name: workload.metadata.name }, status, { basis: workload });
           writes.revisions.workload = Number(written.metadata.resourceVersion);
         }
       });

@@ -2,10 +2,14 @@
 import type { Condition, Instance, Workload, WorkloadStatus } from '../schemas/types.gen.ts';
 import { isDeleting, isLost, isReady, isScheduled } from './instance-state.ts';
 
-function condition(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition {
+type ConditionFacts = Required<Omit<Condition, 'lastTransitionTime'>>;
+
+function condition(previous: Condition[] | undefined, next: ConditionFacts, now: string): Condition {
   const before = previous?.find((c) => c.type === next.type);
   const lastTransitionTime = before && before.status === next.status && before.lastTransitionTime ? before.lastTransitionTime : now;
-  return { ...next, lastTransitionTime };
+  // One literal, not a spread of next: V8 gives each spread copy a hidden class of its own, and
+  // the caches keep two conditions per Workload.
+  return { type: next.type, status: next.status, reason: next.reason, message: next.message, lastTransitionTime };
 }
 
 export function workloadStatus(workload: Workload, instances: readonly Instance[], desiredHash: string, now: string): WorkloadStatus {
@@ -55,10 +59,9 @@ export function workloadStatus(workload: Workload, instances: readonly Instance[
 }
 
 /** TunnelReady of the ready instances that have one: the worst of them (False, then Unknown, then True). */
-function tunnelCondition(ready: readonly Instance[]): Omit<Condition, 'lastTransitionTime'> | undefined {
+function tunnelCondition(ready: readonly Instance[]): ConditionFacts | undefined {
   const reported = ready.flatMap((i) => (i.status?.conditions ?? []).filter((c) => c.type === 'TunnelReady').map((c) => ({ instance: i.metadata.name, c })));
   const worst = reported.find(({ c }) => c.status === 'False') ?? reported.find(({ c }) => c.status === 'Unknown') ?? reported[0];
   if (!worst) return undefined;
-  const { lastTransitionTime: _, ...rest } = worst.c;
-  return { ...rest, message: `${worst.instance}: ${worst.c.message ?? ''}`.trim() };
+  return { type: worst.c.type, status: worst.c.status, reason: worst.c.reason ?? 'Reported', message: `${worst.instance}: ${worst.c.message ?? ''}`.trim() };
 }

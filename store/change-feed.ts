@@ -8,6 +8,7 @@ import type { WatchEventType, StoredObject } from './types.ts';
 export interface ChangeRecord {
   revision: number;
   type: WatchEventType;
+  /** Every watcher gets this same object: none may change it (see frozen.ts). */
   object: StoredObject;
   /** Labels before a MODIFIED that changed them. */
   prevLabels: Record<string, string> | undefined;

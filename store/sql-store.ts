@@ -8,11 +8,12 @@ import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts'
 import type { DialectAdapter } from './dialects/adapter.ts';
 import { SqlAuthStore, type AuthStore } from './auth-store.ts';
 import { ChangeFeed, type ChangeRecord } from './change-feed.ts';
+import { handOut } from './frozen.ts';
 import { AlreadyExistsError, ConflictError, GoneError, InvalidError, NotFoundError, isStoreError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
 import { PreparedInsert, PreparedQuery } from './prepared-query.ts';
 import { parseLabelSelector } from './label-selector.ts';
-import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, userMeta } from './object-meta.ts';
+import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, storedObject, userMeta } from './object-meta.ts';
 import type {
   DeleteResult,
   ListQuery,
@@ -21,6 +22,7 @@ import type {
   ObjectStore,
   ObjectWatch,
   Precondition,
+  StatusUpdate,
   SpecRevision,
   StoreTransaction,
   StoredObject,
@@ -54,7 +56,7 @@ function hotStatements() {
   const placeholder = (arg: string) => arg as never;
   return {
     find: new PreparedQuery(3, (db, [kind, namespace, name]) =>
-      db.selectFrom('objects').select('body').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+      db.selectFrom('objects').select(['revision', 'body']).where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
     ),
     insert: new PreparedQuery(6, (db, [kind, namespace, name, uid, revision, body]) =>
       db.insertInto('objects').values({ kind: kind!, namespace: namespace!, name: name!, uid: uid!, revision: placeholder(revision!), body: body! }),
@@ -72,6 +74,12 @@ function hotStatements() {
 }
 
 type HotStatements = ReturnType<typeof hotStatements>;
+
+/** One transaction's changes: the log rows to insert and, once committed, the records to publish. */
+interface WrittenChanges {
+  rows: ChangesTable[];
+  records: ChangeRecord[];
+}
 
 interface WriteContext {
   adapter: DialectAdapter;
@@ -154,7 +162,7 @@ export class SqlStore implements ObjectStore {
    * it to watchers and answer the callers (a no-op when the batch failed as a whole).
    */
   private async commitBatch(batch: PendingTransaction[]): Promise<() => Promise<void>> {
-    const outcomes: ({ ok: true; value: unknown; changes: ChangesTable[] } | { ok: false; error: unknown })[] = [];
+    const outcomes: ({ ok: true; value: unknown; changes: WrittenChanges } | { ok: false; error: unknown })[] = [];
     try {
       const trx = await this.adapter.writer.startTransaction().execute();
       try {
@@ -180,7 +188,7 @@ export class SqlStore implements ObjectStore {
         }
         // The change log rows of the whole batch in as few statements as the dialect allows:
         // inserted in each savepoint they cost a statement per transaction.
-        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes : [])), this.context.adapter.maxRowsPerInsert);
+        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes.rows : [])), this.context.adapter.maxRowsPerInsert);
         await counter.save();
         await trx.commit().execute();
       } catch (error) {
@@ -200,8 +208,8 @@ export class SqlStore implements ObjectStore {
         for (const { reject } of batch) reject(this.mapDriverError(error));
         return;
       }
-      const committed = outcomes.flatMap((o) => (o.ok ? o.changes : []));
-      if (committed.length > 0) this.feed.publish(committed.map(toChangeRecord));
+      const committed = outcomes.flatMap((o) => (o.ok ? o.changes.records : []));
+      if (committed.length > 0) this.feed.publish(committed);
       outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
     };
   }
@@ -238,8 +246,8 @@ export class SqlStore implements ObjectStore {
     return this.transact((tx) => tx.update(object));
   }
 
-  updateStatus(key: ObjectKey, status: unknown, precondition?: Precondition): Promise<StoredObject> {
-    return this.transact((tx) => tx.updateStatus(key, status, precondition));
+  updateStatus(key: ObjectKey, status: unknown, options?: StatusUpdate): Promise<StoredObject> {
+    return this.transact((tx) => tx.updateStatus(key, status, options));
   }
 
   delete(key: ObjectKey, precondition?: Precondition): Promise<DeleteResult> {
@@ -354,7 +362,7 @@ class RevisionCounter {
 }
 
 class SqlTransaction implements StoreTransaction {
-  private readonly changes: ChangesTable[] = [];
+  private readonly changes: WrittenChanges = { rows: [], records: [] };
   private readonly specRevisions: SpecRevisionsTable[] = [];
   private readonly deletedUids = new Set<string>();
 
@@ -374,6 +382,16 @@ class SqlTransaction implements StoreTransaction {
     return findObject(this.trx, this.context.statements, key);
   }
 
+  /** The stored object: the caller's basis when that is still the stored revision, else read. */
+  private async stored(key: ObjectKey, basis: StoredObject | undefined): Promise<StoredObject> {
+    const { rows } = await this.context.statements.find.run<{ revision: number | string; body: string }>(this.trx, [key.kind, key.namespace ?? '', key.name]);
+    const row = rows[0];
+    if (!row) throw new NotFoundError(describeKey(key));
+    // A revision is one write of one object: a basis at it is exactly what is stored.
+    if (basis && basis.metadata.resourceVersion === String(row.revision)) return basis;
+    return JSON.parse(row.body) as StoredObject;
+  }
+
   /** Every write starts here: take the counter (PostgreSQL: lock it) before reading what to change. */
   private async lock(): Promise<number> {
     return this.counter.lock();
@@ -387,18 +405,8 @@ class SqlTransaction implements StoreTransaction {
     const key = keyOf(input);
     await this.lock();
     const revision = this.nextRevision();
-    const object: StoredObject = {
-      apiVersion: input.apiVersion,
-      kind: key.kind,
-      metadata: buildMeta(userMeta(input.metadata), {
-        uid: randomUUID(),
-        resourceVersion: String(revision),
-        generation: 1,
-        creationTimestamp: this.now(),
-      }),
-    };
-    if (input.spec !== undefined) object.spec = input.spec;
-    if (input.status !== undefined) object.status = input.status;
+    const metadata = buildMeta(userMeta(input.metadata), { uid: randomUUID(), resourceVersion: String(revision), generation: 1, creationTimestamp: this.now() });
+    const object = storedObject(input.apiVersion, key.kind, metadata, input.spec, input.status);
     const body = JSON.stringify(object);
     try {
       await this.context.statements.insert.run(this.trx, [key.kind, key.namespace ?? '', key.name, object.metadata.uid!, revision, body]);
@@ -406,7 +414,7 @@ class SqlTransaction implements StoreTransaction {
       if (this.context.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(describeKey(key));
       throw error;
     }
-    this.recordChange('ADDED', key, revision, body, undefined);
+    this.recordChange('ADDED', key, revision, object, body, undefined);
     this.recordSpec(object, revision);
     return object;
   }
@@ -423,27 +431,21 @@ class SqlTransaction implements StoreTransaction {
     const server = serverMeta(current.metadata);
     if (server.deletionTimestamp && !after.finalizers) return this.remove(key, current);
     const revision = this.nextRevision();
-    const object: StoredObject = {
-      apiVersion: input.apiVersion ?? current.apiVersion,
-      kind: key.kind,
-      metadata: buildMeta(after, { ...server, resourceVersion: String(revision), generation: server.generation + (specChanged ? 1 : 0) }),
-    };
-    if (input.spec !== undefined) object.spec = input.spec;
-    if (current.status !== undefined) object.status = current.status;
+    const metadata = buildMeta(after, { ...server, resourceVersion: String(revision), generation: server.generation + (specChanged ? 1 : 0) });
+    const object = storedObject(input.apiVersion ?? current.apiVersion, key.kind, metadata, input.spec, current.status);
     const labelsChanged = !isDeepStrictEqual(before.labels ?? {}, after.labels ?? {});
     await this.writeObject(key, object, revision, labelsChanged ? (before.labels ?? {}) : undefined);
     if (specChanged) this.recordSpec(object, revision);
     return object;
   }
 
-  async updateStatus(key: ObjectKey, status: unknown, precondition: Precondition = {}): Promise<StoredObject> {
+  async updateStatus(key: ObjectKey, status: unknown, options: StatusUpdate = {}): Promise<StoredObject> {
     await this.lock();
-    const current = await this.get(key);
-    checkPrecondition(current, precondition);
+    const current = await this.stored(key, options.basis);
+    checkPrecondition(current, options);
     if (isDeepStrictEqual(current.status, status)) return current;
     const revision = this.nextRevision();
-    const object: StoredObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) }, status };
-    if (status === undefined) delete object.status;
+    const object = storedObject(current.apiVersion, current.kind, { ...current.metadata, resourceVersion: String(revision) }, current.spec, status);
     await this.writeObject(key, object, revision, undefined);
     return object;
   }
@@ -455,40 +457,40 @@ class SqlTransaction implements StoreTransaction {
     if (!current.metadata.finalizers?.length) return { object: await this.remove(key, current), deleted: true };
     if (current.metadata.deletionTimestamp) return { object: current, deleted: false };
     const revision = this.nextRevision();
-    const object: StoredObject = {
-      ...current,
-      metadata: buildMeta(userMeta(current.metadata), { ...serverMeta(current.metadata), resourceVersion: String(revision), deletionTimestamp: this.now() }),
-    };
+    const metadata = buildMeta(userMeta(current.metadata), { ...serverMeta(current.metadata), resourceVersion: String(revision), deletionTimestamp: this.now() });
+    const object = storedObject(current.apiVersion, current.kind, metadata, current.spec, current.status);
     await this.writeObject(key, object, revision, undefined);
     return { object, deleted: false };
   }
 
   private async remove(key: ObjectKey, current: StoredObject): Promise<StoredObject> {
     const revision = this.nextRevision();
-    const object: StoredObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
+    const object = storedObject(current.apiVersion, current.kind, { ...current.metadata, resourceVersion: String(revision) }, current.spec, current.status);
     await this.context.statements.remove.run(this.trx, [key.kind, key.namespace ?? '', key.name]);
     await this.trx.deleteFrom('spec_revisions').where('uid', '=', current.metadata.uid!).execute();
     this.deletedUids.add(current.metadata.uid!);
-    this.recordChange('DELETED', key, revision, JSON.stringify(object), undefined);
+    this.recordChange('DELETED', key, revision, object, JSON.stringify(object), undefined);
     return object;
   }
 
   private async writeObject(key: ObjectKey, object: StoredObject, revision: number, prevLabels: Record<string, string> | undefined): Promise<void> {
     const body = JSON.stringify(object);
     await this.context.statements.update.run(this.trx, [revision, body, key.kind, key.namespace ?? '', key.name]);
-    this.recordChange('MODIFIED', key, revision, body, prevLabels);
+    this.recordChange('MODIFIED', key, revision, object, body, prevLabels);
   }
 
-  private recordChange(type: ChangesTable['type'], key: ObjectKey, revision: number, object: string, prevLabels: Record<string, string> | undefined): void {
-    this.changes.push({
+  /** Logs the write. The object goes to the caller and to watchers as it is (see frozen.ts). */
+  private recordChange(type: ChangesTable['type'], key: ObjectKey, revision: number, object: StoredObject, body: string, prevLabels: Record<string, string> | undefined): void {
+    this.changes.rows.push({
       revision,
       kind: key.kind,
       namespace: key.namespace ?? '',
       name: key.name,
       type,
-      object,
+      object: body,
       prev_labels: prevLabels === undefined ? null : JSON.stringify(prevLabels),
     });
+    this.changes.records.push({ revision, type, object: handOut(object), prevLabels });
   }
 
   private recordSpec(object: StoredObject, revision: number): void {
@@ -514,10 +516,9 @@ class SqlTransaction implements StoreTransaction {
     await this.trx.updateTable('meta').set({ value: revision }).where('key', '=', 'compacted').where('value', '<', revision).execute();
   }
 
-  /** Appends the log and the history. Returns the log rows written. */
-  /** Writes the spec history; returns the change log rows, which the batch inserts. */
-  async flush(): Promise<ChangesTable[]> {
-    if (this.changes.length === 0) return [];
+  /** Writes the spec history; returns the changes, whose log rows the batch inserts. */
+  async flush(): Promise<WrittenChanges> {
+    if (this.changes.rows.length === 0) return this.changes;
     const { adapter, historyLimit } = this.context;
     const history = this.specRevisions.filter((row) => !this.deletedUids.has(row.uid));
     for (let i = 0; i < history.length; i += adapter.maxRowsPerInsert) {
@@ -568,12 +569,11 @@ async function readChanges(db: Kysely<Database>, after: number, limit: number): 
   return rows.map(toChangeRecord);
 }
 
-// Parsed afresh (not the objects the writer holds): watchers share it, callers may mutate theirs.
 function toChangeRecord(row: Pick<ChangesTable, 'revision' | 'type' | 'object' | 'prev_labels'>): ChangeRecord {
   return {
     revision: Number(row.revision),
     type: row.type,
-    object: JSON.parse(row.object) as StoredObject,
+    object: handOut(JSON.parse(row.object) as StoredObject),
     prevLabels: row.prev_labels === null ? undefined : (JSON.parse(row.prev_labels) as Record<string, string>),
   };
 }

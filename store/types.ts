@@ -27,6 +27,16 @@ export interface Precondition {
   uid?: string;
 }
 
+export interface StatusUpdate extends Precondition {
+  /**
+   * The object as the store handed it to the caller (from a watch, a read or a write), unchanged.
+   * While it is still the stored revision the update is built from it rather than from the stored
+   * body read back: cheaper, and the result shares its unchanged parts with it. A stale one is
+   * ignored (it is no precondition). For the control plane's own callers, never a client's object.
+   */
+  basis?: StoredObject;
+}
+
 export interface ListQuery {
   kind: string;
   /** One namespace, several (a user's), or all when absent. */
@@ -95,7 +105,7 @@ export interface StoreTransaction {
    */
   update(object: StoredObject): Promise<StoredObject>;
   /** Replaces status only; never bumps generation. */
-  updateStatus(key: ObjectKey, status: unknown, precondition?: Precondition): Promise<StoredObject>;
+  updateStatus(key: ObjectKey, status: unknown, options?: StatusUpdate): Promise<StoredObject>;
   delete(key: ObjectKey, precondition?: Precondition): Promise<DeleteResult>;
 }
 

@@ -193,7 +193,7 @@ export class AgentGateway implements AgentLink {
     const status: InstanceStatus = { ...reported };
     if (isDeepStrictEqual(instance.status, status)) return;
     await this.deps.store
-      .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, status, { uid: instance.metadata.uid })
+      .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, status, { uid: instance.metadata.uid, basis: instance })
       .catch((error: { code?: string }) => {
         if (error.code !== 'NotFound' && error.code !== 'Conflict') throw error;
       });

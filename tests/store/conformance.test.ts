@@ -166,6 +166,40 @@ for (const backend of allBackends()) {
       assert.ok(events.every((e) => e.type === 'ADDED'));
     });
 
+    test('a status update builds on the caller’s basis only while it is the stored revision', async (t) => {
+      const store = await fresh(t);
+      const created = await store.create(workload('web'));
+      const running = await store.updateStatus(key('web'), { phase: 'Running' }, { basis: created });
+      assert.equal(running.spec, created.spec, 'built from the basis: the spec is the same object');
+      assert.deepEqual((await store.get(key('web'))).status, { phase: 'Running' });
+      // Stale: the spec changed since; the stored body is what the status goes with.
+      const changed = await store.update({ ...running, spec: { image: 'nginx:2', replicas: 2 } });
+      const degraded = await store.updateStatus(key('web'), { phase: 'Degraded' }, { basis: running });
+      assert.deepEqual(degraded.spec, changed.spec);
+      assert.deepEqual(await store.get(key('web')), degraded);
+    });
+
+    const freezing = process.env.LATTICE_FREEZE_OBJECTS === '1' ? undefined : 'objects are frozen under LATTICE_FREEZE_OBJECTS=1, which npm test sets';
+    test('a written object and every watcher’s copy of it are frozen: no holder can change what the others see', { skip: freezing }, async (t) => {
+      const url = await backend.freshUrl();
+      const store = await openForTest(t, url);
+      const live = store.watch({ fromRevision: 0, bookmarkIntervalMs: 60_000 });
+      const created = await store.create(workload('web', { labels: { app: 'web' } }));
+      const updated = await store.updateStatus(key('web'), { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+      const [fromLive] = withoutBookmarks(await collectEvents(live, (e) => withoutBookmarks(e).length === 2));
+      // Another store on the same database reads them back from the log.
+      const other = await openForTest(t, url);
+      const [, fromLog] = withoutBookmarks(await collectEvents(other.watch({ fromRevision: 0, bookmarkIntervalMs: 60_000 }), (e) => withoutBookmarks(e).length === 2));
+      for (const object of [created, updated, fromLive!.object, fromLog!.object]) {
+        assert.ok(Object.isFrozen(object) && Object.isFrozen(object.metadata) && Object.isFrozen(object.metadata.labels));
+        assert.throws(() => {
+          (object.metadata.labels as Record<string, string>).app = 'changed';
+        }, TypeError);
+      }
+      assert.ok(Object.isFrozen((updated.status as { conditions: object[] }).conditions[0]));
+      assert.equal((await store.get(key('web'))).metadata.labels?.app, 'web');
+    });
+
     test('watch filters by kind, namespace and labels; objects leaving a selector are DELETED for it', async (t) => {
       const store = await fresh(t);
       const watch = store.watch({ fromRevision: 0, kind: 'Workload', namespace: 'team-a', labelSelector: 'app=web', bookmarkIntervalMs: 60_000 });
