@@ -3,6 +3,8 @@
 import type { ObservedInstance, ServerMessage } from '../schemas/types.gen.ts';
 import type { InFlight } from './plan-agent-actions.ts';
 
+export type AgentChange = 'connection' | 'report';
+
 export interface AgentLink {
   /** What the agent last reported running; undefined while it is not connected. */
   observed(agent: string): readonly ObservedInstance[] | undefined;
@@ -12,6 +14,9 @@ export interface AgentLink {
   lastHeard(agent: string): number | undefined;
   /** false when the agent is not connected (the message is dropped; the next sync resends). */
   send(agent: string, message: ServerMessage): boolean;
-  /** Called with an agent's name whenever its connection or its reports change (not on heartbeats). */
-  onAgentChange(listener: (agent: string) => void): void;
+  /**
+   * Called with an agent's name whenever it connects or disconnects ('connection') or reports a
+   * change ('report'); not on heartbeats.
+   */
+  onAgentChange(listener: (agent: string, change: AgentChange) => void): void;
 }

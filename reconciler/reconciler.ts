@@ -120,10 +120,11 @@ export class Reconciler {
       const secret = current ?? previous!;
       for (const w of this.workloads.byIndex('secret', workloadKey(secret.metadata.namespace!, secret.metadata.name))) workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
     });
-    link.onAgentChange((agent) => {
+    link.onAgentChange((agent, change) => {
       if (!this.synced) return;
       syncQueue.add(agent);
-      lifecycleQueue.add(agent);
+      // Liveness, not what the agent runs: a report (one per instance change) is no news to it.
+      if (change === 'connection') lifecycleQueue.add(agent);
     });
     this.resyncAll = () => {
       for (const w of this.workloads.list()) workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));

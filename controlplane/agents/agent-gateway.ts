@@ -7,7 +7,7 @@ import { sendBatched } from '../socket-batching.ts';
 import type { AgentFacts, Instance, InstanceStatus, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
 import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.ts';
 import type { ObjectStore } from '../../store/types.ts';
-import type { AgentLink } from '../../reconciler/agent-link.ts';
+import type { AgentChange, AgentLink } from '../../reconciler/agent-link.ts';
 import { NOTHING_IN_FLIGHT, type InFlight } from '../../reconciler/plan-agent-actions.ts';
 import { INSTANCE_FINALIZER } from '../../reconciler/instance-state.ts';
 import { AgentRequests } from './agent-requests.ts';
@@ -43,7 +43,7 @@ const STOP_RESEND_MS = 30_000;
 
 export class AgentGateway implements AgentLink {
   private readonly connections = new Map<string, Connection>();
-  private readonly listeners: ((agent: string) => void)[] = [];
+  private readonly listeners: ((agent: string, change: AgentChange) => void)[] = [];
   /** When each agent was last heard from; kept after it disconnects. */
   private readonly heard = new Map<string, number>();
   /** Logs and stats requests to agents, and their answers. */
@@ -83,7 +83,7 @@ export class AgentGateway implements AgentLink {
     return true;
   }
 
-  onAgentChange(listener: (agent: string) => void): void {
+  onAgentChange(listener: (agent: string, change: AgentChange) => void): void {
     this.listeners.push(listener);
   }
 
@@ -91,8 +91,8 @@ export class AgentGateway implements AgentLink {
     return this.connections.size;
   }
 
-  private changed(agent: string): void {
-    for (const listener of this.listeners) listener(agent);
+  private changed(agent: string, change: AgentChange): void {
+    for (const listener of this.listeners) listener(agent, change);
   }
 
   /** Serves one agent's connection until it closes. */
@@ -148,14 +148,14 @@ export class AgentGateway implements AgentLink {
           connection.stops.delete(msg.uid);
           await this.finishDeletion(agent, msg.uid);
         }
-        this.changed(agent);
+        this.changed(agent, msg.type === 'hello' ? 'connection' : 'report');
       }).catch((error: unknown) => this.deps.log.error(error, `agent ${agent}: handling a message failed`));
     });
     socket.on('close', () => {
       if (connection && this.connections.get(agent) === connection) {
         this.connections.delete(agent);
         this.requests.disconnected(agent);
-        this.changed(agent);
+        this.changed(agent, 'connection');
       }
     });
   }
