@@ -141,7 +141,8 @@ export class AgentGateway implements AgentLink {
         } else if (msg.type === 'status') {
           connection.observed.set(msg.instance.uid, msg.instance);
           if (connection.deploys.get(msg.instance.uid) === msg.instance.templateHash) connection.deploys.delete(msg.instance.uid);
-          await this.writeInstanceStatus(agent, msg.instance);
+          // A report the Instance's status now shows reaches the agent sync as that Instance's change.
+          if (await this.writeInstanceStatus(agent, msg.instance)) return;
         } else if (msg.type === 'gone') {
           connection.observed.delete(msg.uid);
           connection.deploys.delete(msg.uid);
@@ -186,17 +187,22 @@ export class AgentGateway implements AgentLink {
     return instance;
   }
 
-  private async writeInstanceStatus(agent: string, observed: ObservedInstance): Promise<void> {
+  /** Whether it wrote the Instance's status. */
+  private async writeInstanceStatus(agent: string, observed: ObservedInstance): Promise<boolean> {
     const instance = this.ownInstance(agent, observed.uid);
-    if (!instance || instance.spec.templateHash !== observed.templateHash) return;
+    if (!instance || instance.spec.templateHash !== observed.templateHash) return false;
     const { uid: _uid, templateHash: _hash, ...reported } = observed;
     const status: InstanceStatus = { ...reported };
-    if (isDeepStrictEqual(instance.status, status)) return;
-    await this.deps.store
+    if (isDeepStrictEqual(instance.status, status)) return false;
+    return this.deps.store
       .updateStatus({ kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name }, status, { uid: instance.metadata.uid, basis: instance })
-      .catch((error: { code?: string }) => {
-        if (error.code !== 'NotFound' && error.code !== 'Conflict') throw error;
-      });
+      .then(
+        () => true,
+        (error: { code?: string }) => {
+          if (error.code !== 'NotFound' && error.code !== 'Conflict') throw error;
+          return false;
+        },
+      );
   }
 
   /** The agent confirms an instance is stopped: a deleted Instance may now disappear. */
