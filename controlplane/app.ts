@@ -70,6 +70,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       return agent && isAgentReady(agent);
     },
     log: { warn: (message) => app.log.warn(message), error: (err, message) => app.log.error({ err }, message) },
+    heartbeatPersistMs: config.agentTimings.heartbeatPersistMs,
   });
   app.decorate('agentGateway', gateway);
   if (config.reconciler) {

@@ -21,8 +21,12 @@ export interface ServerConfig {
   compactIntervalMs: number;
   /** Run the controllers in this process (off for API-only tests). */
   reconciler: boolean;
-  /** Agent lifecycle: NotReady after graceMs without heartbeat, instances Lost evictionMs later. */
-  agentTimings: { graceMs: number; evictionMs: number };
+  /**
+   * Agent lifecycle: NotReady after graceMs without heartbeat, instances Lost evictionMs later.
+   * A connected agent's heartbeat is written to its Agent object about every heartbeatPersistMs
+   * (default 30 s; in between it is kept in memory).
+   */
+  agentTimings: { graceMs: number; evictionMs: number; heartbeatPersistMs?: number };
   /** A join token for shared agents that never expires (LATTICE_AGENT_JOIN_TOKEN), for setups like docker-compose. */
   agentJoinToken?: string;
   /** Fastify logger; off in tests. */

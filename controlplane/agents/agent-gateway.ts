@@ -30,7 +30,7 @@ export interface GatewayDeps {
   findInstance: (uid: string) => Instance | undefined;
   /** Whether the Agent is Ready as the reconciler's cache has it (undefined: no cache here). */
   isReady?: (agent: string) => boolean | undefined;
-  /** Heartbeats are kept in memory; the Agent's lastHeartbeatTime is written this often. */
+  /** Heartbeats are kept in memory; the Agent's lastHeartbeatTime is written this often (default 30 s). */
   heartbeatPersistMs?: number;
   log: { warn(message: string): void; error(error: unknown, message: string): void };
 }
@@ -49,7 +49,11 @@ export class AgentGateway implements AgentLink {
   /** Logs and stats requests to agents, and their answers. */
   readonly requests = new AgentRequests((agent, message) => this.send(agent, message));
 
-  constructor(private readonly deps: GatewayDeps) {}
+  private readonly heartbeatPersistMs: number;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.heartbeatPersistMs = deps.heartbeatPersistMs ?? HEARTBEAT_PERSIST_MS;
+  }
 
   observed(agent: string): readonly ObservedInstance[] | undefined {
     const connection = this.connections.get(agent);
@@ -119,7 +123,11 @@ export class AgentGateway implements AgentLink {
         const msg = result.value;
         this.heard.set(agent, this.deps.now().getTime());
         if (msg.type === 'hello') {
-          connection = { socket, observed: new Map(msg.instances.map((i) => [i.uid, i])), deploys: new Map(), stops: new Map(), persistedAt: this.deps.now().getTime() };
+          // The first heartbeat write comes after a random part of the period: agents that
+          // connect together (after a control-plane restart, all of them) would otherwise write
+          // their heartbeats together, a burst every period.
+          const persistedAt = this.deps.now().getTime() - Math.random() * this.heartbeatPersistMs;
+          connection = { socket, observed: new Map(msg.instances.map((i) => [i.uid, i])), deploys: new Map(), stops: new Map(), persistedAt };
           this.connections.set(agent, connection);
           await this.markReady(agent, msg.agent);
           for (const observed of msg.instances) await this.writeInstanceStatus(agent, observed);
@@ -133,7 +141,7 @@ export class AgentGateway implements AgentLink {
           // Liveness lives in memory (the lifecycle controller asks lastHeard); the Agent object
           // is written only when it is not Ready any more, and otherwise now and then.
           const now = this.deps.now().getTime();
-          if (this.deps.isReady?.(agent) === false || now - connection.persistedAt >= (this.deps.heartbeatPersistMs ?? HEARTBEAT_PERSIST_MS)) {
+          if (this.deps.isReady?.(agent) === false || now - connection.persistedAt >= this.heartbeatPersistMs) {
             connection.persistedAt = now;
             await this.markReady(agent, undefined);
           }

@@ -83,3 +83,48 @@ test('LATTICE_AGENT_JOIN_TOKEN: the configured token makes shared agents; a near
   assert.equal((await register(server.url, { joinToken: `${configured}x`, name: 'other' })).status, 401);
   assert.equal(await upgradeStatus(server.url, String(joined.body.token)), 101, 'its credential opens the agent connection');
 });
+
+test('agents that connect together write their heartbeats spread over the period, not in one burst', async (t) => {
+  const periodMs = 1000;
+  const server = await startTestServer(t, { agentTimings: { graceMs: 15_000, evictionMs: 30_000, heartbeatPersistMs: periodMs } });
+  const admin = await server.admin();
+  const { token: joinToken } = await admin.request<{ token: string }>('POST', '/auth/join-tokens', { body: {} });
+  const names = Array.from({ length: 16 }, (_, i) => `agent-${i}`);
+  const credentials = await Promise.all(names.map(async (name) => (await register(server.url, { joinToken, name })).body.token as string));
+
+  // Each agent's writes to its Agent object: the hello's, then its heartbeats'.
+  const writes = new Map(names.map((name) => [name, [] as number[]]));
+  const watch = server.app.store.watch({ kind: 'Agent', fromRevision: await server.app.store.currentRevision(), bookmarkIntervalMs: 60_000 });
+  t.after(() => watch.close());
+  void (async () => {
+    for await (const event of watch) if (event.type === 'MODIFIED') writes.get(event.object.metadata.name)?.push(Date.now());
+  })();
+  const sockets = await Promise.all(
+    names.map(
+      (name, i) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/agents/connect`, { headers: { authorization: `Bearer ${credentials[i]}` } });
+          socket.once('open', () => {
+            socket.send(JSON.stringify({ type: 'hello', agent: { capacity: { cpu: '1', memory: '1Gi' }, runtimes: ['process'], version: 'test', address: '127.0.0.1' }, instances: [] }));
+            resolve(socket);
+          });
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  const beat = setInterval(() => sockets.forEach((s) => s.send(JSON.stringify({ type: 'heartbeat' }))), 25);
+  t.after(() => {
+    clearInterval(beat);
+    for (const socket of sockets) socket.close();
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2.5 * periodMs));
+
+  // The hello's own write (Ready) is each agent's first; its heartbeat writes follow.
+  const offsets = names.map((name) => {
+    const [hello, firstBeat] = writes.get(name)!;
+    assert.ok(hello !== undefined && firstBeat !== undefined && firstBeat - hello <= periodMs + 400, `${name} writes a heartbeat within a period of its hello`);
+    return firstBeat - hello;
+  });
+  // Uniform over the period, 16 first writes spread across most of it; in one burst they would all land within a few heartbeats.
+  assert.ok(Math.max(...offsets) - Math.min(...offsets) >= periodMs / 3, `first heartbeat writes at ${offsets.sort((a, b) => a - b).join(', ')} ms after each hello`);
+});
