@@ -95,6 +95,8 @@ export class Reconciler {
     // Like controller-runtime's WaitForCacheSync: nothing is reconciled from a half-listed
     // cache (a Workload listed before its Instances would look like it had none); once every
     // cache is in, start() enqueues everything.
+    // The workload controller is the only writer of Workload status and computes it from the
+    // instances: a change of status alone (its own write coming back) needs no reconcile.
     this.workloads.onChange((current, previous) => {
       if (!this.synced || onlyStatusChanged(current, previous)) return;
       const w = current ?? previous!;
@@ -102,10 +104,14 @@ export class Reconciler {
     });
     this.instances.onChange((current, previous) => {
       if (!this.synced) return;
+      // The agent sync diffs bindings and deletions against what agents report; an Instance's
+      // status (mostly a report written back, which the gateway passes on itself otherwise)
+      // changes neither.
+      const statusOnly = onlyStatusChanged(current, previous);
       for (const instance of [current, previous]) {
         if (!instance) continue;
         workloadQueue.add(workloadKey(instance.metadata.namespace!, instance.spec.workload));
-        if (instance.spec.agent) syncQueue.add(instance.spec.agent);
+        if (instance.spec.agent && !statusOnly) syncQueue.add(instance.spec.agent);
       }
     });
     this.agents.onChange((current, previous) => {
@@ -166,16 +172,13 @@ export class Reconciler {
   }
 }
 
-/**
- * The workload controller is the only writer of Workload status and computes it from the
- * instances, so a change of status alone (its own write coming back) needs no reconcile; like
- * controller-runtime's GenerationChangedPredicate.
- */
+/** The same incarnation at the same spec (the store bumps the generation with every spec change). */
 function sameGeneration(object: Workload | Instance, previous: Workload | Instance): boolean {
   return object.metadata.uid === previous.metadata.uid && object.metadata.generation === previous.metadata.generation;
 }
 
-function onlyStatusChanged(current: Workload | undefined, previous: Workload | undefined): boolean {
+/** Only status changed: like controller-runtime's GenerationChangedPredicate, plus what metadata the controllers read. */
+function onlyStatusChanged(current: Workload | Instance | undefined, previous: Workload | Instance | undefined): boolean {
   if (!current || !previous) return false;
   const now = current.metadata;
   const before = previous.metadata;
