@@ -95,9 +95,9 @@ export class Reconciler {
     // Like controller-runtime's WaitForCacheSync: nothing is reconciled from a half-listed
     // cache (a Workload listed before its Instances would look like it had none); once every
     // cache is in, start() enqueues everything.
-    // The workload controller is the only writer of Workload status and computes it from the
-    // instances: a change of status alone (its own write coming back) needs no reconcile.
     this.workloads.onChange((current, previous) => {
+      // The workload controller is the only writer of Workload status and computes it from the
+      // instances: a change of status alone (its own write coming back) needs no reconcile.
       if (!this.synced || onlyStatusChanged(current, previous)) return;
       const w = current ?? previous!;
       workloadQueue.add(workloadKey(w.metadata.namespace!, w.metadata.name));
@@ -179,12 +179,10 @@ function sameGeneration(object: Workload | Instance, previous: Workload | Instan
 
 /** Only status changed: like controller-runtime's GenerationChangedPredicate, plus what metadata the controllers read. */
 function onlyStatusChanged(current: Workload | Instance | undefined, previous: Workload | Instance | undefined): boolean {
-  if (!current || !previous) return false;
+  if (!current || !previous || !sameGeneration(current, previous)) return false;
   const now = current.metadata;
   const before = previous.metadata;
   return (
-    now.uid === before.uid &&
-    now.generation === before.generation &&
     now.deletionTimestamp === before.deletionTimestamp &&
     isDeepStrictEqual(now.finalizers, before.finalizers) &&
     isDeepStrictEqual(now.labels, before.labels)
