@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket';
 import type { ObjectStore } from '../store/types.ts';
 import { resolveConfig, type ServerConfig } from './config.ts';
 import './fastify-types.ts';
+import { lazyValidatorFactory } from './lazy-validators.ts';
 import { ServerMetrics } from './metrics.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { httpHygienePlugin } from './plugins/http-hygiene.ts';
@@ -48,7 +49,10 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       : false,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // validateSchema: route schemas are constants of this code, so checking them against the
+    // JSON Schema meta-schema (70 ms, at the first compile) finds nothing the route tests miss.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, validateSchema: false } },
+    schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory() } },
     forceCloseConnections: true,
   });
   app.decorate('config', config);

@@ -5,7 +5,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { dockerMode, dockerNetwork } from './agent.ts';
-import { LatticeClient } from '../../client/api-client.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -52,9 +51,9 @@ export function registerUpCommand(program: Command): void {
         bootstrapAdmin: admin,
         logger: false,
       });
-      const client = new LatticeClient({ server: url });
-      const session = client.withToken((await client.login(admin.username, admin.password)).accessToken);
-      const { token: joinToken } = await session.request<{ token: string }>('POST', '/auth/join-tokens', { body: { expiresInHours: 1 } });
+      // In this process: the admin's credentials would only be checked against themselves.
+      const principal = await app.auth.principalOf(admin.username);
+      const { token: joinToken } = await app.agentRegistry.createJoinToken(principal, 1);
       const heartbeatSeconds = Number(process.env.LATTICE_AGENT_HEARTBEAT ?? '5');
       if (!(heartbeatSeconds > 0)) throw new Error(`LATTICE_AGENT_HEARTBEAT must be a positive number of seconds, got ${JSON.stringify(process.env.LATTICE_AGENT_HEARTBEAT)}`);
       const agent = await startAgent({
@@ -70,7 +69,7 @@ export function registerUpCommand(program: Command): void {
         ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
       });
       await agent.connected;
-      const { token } = await session.request<{ token: string }>('POST', '/auth/tokens', { body: { name: `lattice up ${Date.now()}` } });
+      const { token } = await app.auth.createApiToken(principal, `lattice up ${Date.now()}`, undefined);
       saveContext('local', { server: url, token, username: admin.username, namespace: admin.username });
       console.log(`Lattice is up in ${Math.round(performance.now() - started)} ms
   UI       ${url}/   (sign in as the admin below, or with the context's token)

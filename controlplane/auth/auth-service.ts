@@ -165,6 +165,16 @@ export class AuthService {
     return { kind: 'user', username: claims.username, role: claims.role, namespaces: claims.namespaces, sessionId: claims.sessionId };
   }
 
+  /**
+   * The user as its own process acts for it, without a credential: for `lattice up`, which runs
+   * the server and is the admin's launcher (a login would cost a bcrypt compare on every start).
+   */
+  async principalOf(username: string): Promise<Principal> {
+    const user = await this.auth.findUser(username);
+    if (!user) throw unauthorized(`no user ${JSON.stringify(username)}`);
+    return { kind: 'user', username: user.username, role: user.role, namespaces: await this.auth.namespacesOf(user.username) };
+  }
+
   private async authenticateApiToken(id: string, secret: string): Promise<Principal> {
     const record = await this.auth.findApiToken(id);
     if (!record || !sameHash(record.hash, hashToken(secret))) throw unauthorized('API token is not valid');
