@@ -13,6 +13,14 @@ interface Compiled {
   binds: ({ arg: number } | { value: unknown })[];
 }
 
+/**
+ * A connection the caller holds (SQLite's writer inside the store's write transaction): runs
+ * compiled SQL at once, past kysely's executor, its connection lock and the promises between.
+ */
+export interface DirectConnection {
+  run<R>(sql: string, parameters: readonly unknown[]): QueryResult<R>;
+}
+
 export class PreparedQuery {
   private compiled: Compiled | undefined;
 
@@ -22,10 +30,11 @@ export class PreparedQuery {
     private readonly build: (db: Kysely<Database>, args: readonly string[]) => Compilable,
   ) {}
 
-  run<R>(db: Kysely<Database>, args: readonly unknown[]): Promise<QueryResult<R>> {
+  /** On `direct` when given (it must be db's connection): the same statement, run at once. */
+  run<R>(db: Kysely<Database>, args: readonly unknown[], direct?: DirectConnection): Promise<QueryResult<R>> | QueryResult<R> {
     const compiled = (this.compiled ??= this.compile(db));
     const parameters = compiled.binds.map((bind) => ('arg' in bind ? args[bind.arg] : bind.value));
-    return db.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters));
+    return direct ? direct.run<R>(compiled.sql, parameters) : db.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters));
   }
 
   private compile(db: Kysely<Database>): Compiled {
@@ -50,10 +59,10 @@ export class PreparedInsert<Row extends object> {
     private readonly build: (db: Kysely<Database>, rows: Record<string, string>[]) => Compilable,
   ) {}
 
-  async run(db: Kysely<Database>, rows: readonly Row[], maxRows: number): Promise<void> {
+  async run(db: Kysely<Database>, rows: readonly Row[], maxRows: number, direct?: DirectConnection): Promise<void> {
     for (let start = 0; start < rows.length; ) {
       const size = 2 ** Math.floor(Math.log2(Math.min(maxRows, rows.length - start)));
-      await this.query(db, size).run(db, rows.slice(start, start + size).flatMap((row) => this.columns.map((c) => row[c])));
+      await this.query(db, size).run(db, rows.slice(start, start + size).flatMap((row) => this.columns.map((c) => row[c])), direct);
       start += size;
     }
   }

@@ -11,7 +11,7 @@ import { ChangeFeed, type ChangeRecord } from './change-feed.ts';
 import { handOut } from './frozen.ts';
 import { AlreadyExistsError, ConflictError, GoneError, InvalidError, NotFoundError, isStoreError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
-import { PreparedInsert, PreparedQuery } from './prepared-query.ts';
+import { PreparedInsert, PreparedQuery, type DirectConnection } from './prepared-query.ts';
 import { parseLabelSelector } from './label-selector.ts';
 import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, storedObject, userMeta } from './object-meta.ts';
 import type {
@@ -58,6 +58,10 @@ function hotStatements() {
     find: new PreparedQuery(3, (db, [kind, namespace, name]) =>
       db.selectFrom('objects').select(['revision', 'body']).where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
     ),
+    // A status write from a current basis needs only to know that it is current: no body read.
+    revisionOf: new PreparedQuery(3, (db, [kind, namespace, name]) =>
+      db.selectFrom('objects').select('revision').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+    ),
     insert: new PreparedQuery(6, (db, [kind, namespace, name, uid, revision, body]) =>
       db.insertInto('objects').values({ kind: kind!, namespace: namespace!, name: name!, uid: uid!, revision: placeholder(revision!), body: body! }),
     ),
@@ -66,6 +70,10 @@ function hotStatements() {
     ),
     remove: new PreparedQuery(3, (db, [kind, namespace, name]) =>
       db.deleteFrom('objects').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+    ),
+    saveRevision: new PreparedQuery(1, (db, [revision]) => db.updateTable('meta').set({ value: placeholder(revision!) }).where('key', '=', 'revision')),
+    insertSpecRevisions: new PreparedInsert<SpecRevisionsTable>(['uid', 'generation', 'kind', 'namespace', 'name', 'revision', 'spec', 'created_at'], (db, rows) =>
+      db.insertInto('spec_revisions').values(rows as never),
     ),
     insertChanges: new PreparedInsert<ChangesTable>(['revision', 'kind', 'namespace', 'name', 'type', 'object', 'prev_labels'], (db, rows) =>
       db.insertInto('changes').values(rows as never),
@@ -168,27 +176,28 @@ export class SqlStore implements ObjectStore {
       try {
         // Taken before any savepoint: on PostgreSQL a row lock taken inside one would be lost
         // when it rolls back.
-        const counter = new RevisionCounter(trx, this.context.adapter);
+        const counter = new RevisionCounter(trx, this.context);
         await counter.lock();
+        const direct = this.context.adapter.writerConnection;
         for (const { fn } of batch) {
-          await trx.executeQuery(SAVEPOINT);
+          await runCompiled(trx, direct, SAVEPOINT);
           const before = counter.revision;
           const tx = new SqlTransaction(trx, this.context, counter);
           try {
             const value = await fn(tx);
             const changes = await tx.flush();
-            await trx.executeQuery(RELEASE_SAVEPOINT);
+            await runCompiled(trx, direct, RELEASE_SAVEPOINT);
             outcomes.push({ ok: true, value, changes });
           } catch (error) {
-            await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
-            await trx.executeQuery(RELEASE_SAVEPOINT);
+            await runCompiled(trx, direct, ROLLBACK_TO_SAVEPOINT);
+            await runCompiled(trx, direct, RELEASE_SAVEPOINT);
             counter.revision = before;
             outcomes.push({ ok: false, error: this.mapDriverError(error) });
           }
         }
         // The change log rows of the whole batch in as few statements as the dialect allows:
         // inserted in each savepoint they cost a statement per transaction.
-        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes.rows : [])), this.context.adapter.maxRowsPerInsert);
+        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes.rows : [])), this.context.adapter.maxRowsPerInsert, direct);
         await counter.save();
         await trx.commit().execute();
       } catch (error) {
@@ -331,6 +340,11 @@ const SAVEPOINT = CompiledQuery.raw('savepoint lattice_tx');
 const RELEASE_SAVEPOINT = CompiledQuery.raw('release savepoint lattice_tx');
 const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint lattice_tx');
 
+/** A statement of the write transaction: on its connection at once where the dialect allows. */
+function runCompiled(trx: Transaction<Database>, direct: DirectConnection | undefined, query: CompiledQuery): unknown {
+  return direct ? direct.run(query.sql, query.parameters) : trx.executeQuery(query);
+}
+
 /**
  * The global revision within one database transaction: taken (on PostgreSQL: locked) before the
  * first write, advanced in memory by every write, stored once before commit.
@@ -341,11 +355,11 @@ class RevisionCounter {
 
   constructor(
     private readonly trx: Transaction<Database>,
-    private readonly adapter: DialectAdapter,
+    private readonly context: WriteContext,
   ) {}
 
   async lock(): Promise<number> {
-    if (this.taken === undefined) this.revision = this.taken = await this.adapter.lockRevision(this.trx);
+    if (this.taken === undefined) this.revision = this.taken = Number(await this.context.adapter.lockRevision(this.trx));
     return this.revision!;
   }
 
@@ -356,8 +370,8 @@ class RevisionCounter {
 
   async save(): Promise<void> {
     if (this.taken === undefined || this.revision === this.taken) return;
-    await this.trx.updateTable('meta').set({ value: this.revision! }).where('key', '=', 'revision').execute();
-    await this.adapter.announce(this.trx, this.revision!);
+    await this.context.statements.saveRevision.run(this.trx, [this.revision!], this.context.adapter.writerConnection);
+    await this.context.adapter.announce(this.trx, this.revision!);
   }
 }
 
@@ -378,18 +392,25 @@ class SqlTransaction implements StoreTransaction {
     return found;
   }
 
-  find(key: ObjectKey): Promise<StoredObject | undefined> {
-    return findObject(this.trx, this.context.statements, key);
+  async find(key: ObjectKey): Promise<StoredObject | undefined> {
+    const { rows } = await this.run<{ body: string }>(this.context.statements.find, keyArgs(key));
+    return rows[0] ? (JSON.parse(rows[0].body) as StoredObject) : undefined;
+  }
+
+  /** A statement of this transaction (see DialectAdapter.writerConnection). */
+  private run<R>(query: PreparedQuery, args: readonly unknown[]) {
+    return query.run<R>(this.trx, args, this.context.adapter.writerConnection);
   }
 
   /** The stored object: the caller's basis when that is still the stored revision, else read. */
   private async stored(key: ObjectKey, basis: StoredObject | undefined): Promise<StoredObject> {
-    const { rows } = await this.context.statements.find.run<{ revision: number | string; body: string }>(this.trx, [key.kind, key.namespace ?? '', key.name]);
-    const row = rows[0];
-    if (!row) throw new NotFoundError(describeKey(key));
-    // A revision is one write of one object: a basis at it is exactly what is stored.
-    if (basis && basis.metadata.resourceVersion === String(row.revision)) return basis;
-    return JSON.parse(row.body) as StoredObject;
+    if (basis) {
+      const { rows } = await this.run<{ revision: number | string }>(this.context.statements.revisionOf, keyArgs(key));
+      if (!rows[0]) throw new NotFoundError(describeKey(key));
+      // A revision is one write of one object: a basis at it is exactly what is stored.
+      if (basis.metadata.resourceVersion === String(rows[0].revision)) return basis;
+    }
+    return this.get(key);
   }
 
   /** Every write starts here: take the counter (PostgreSQL: lock it) before reading what to change. */
@@ -409,7 +430,7 @@ class SqlTransaction implements StoreTransaction {
     const object = storedObject(input.apiVersion, key.kind, metadata, input.spec, input.status);
     const body = JSON.stringify(object);
     try {
-      await this.context.statements.insert.run(this.trx, [key.kind, key.namespace ?? '', key.name, object.metadata.uid!, revision, body]);
+      await this.run(this.context.statements.insert, [...keyArgs(key), object.metadata.uid!, revision, body]);
     } catch (error) {
       if (this.context.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(describeKey(key));
       throw error;
@@ -466,7 +487,7 @@ class SqlTransaction implements StoreTransaction {
   private async remove(key: ObjectKey, current: StoredObject): Promise<StoredObject> {
     const revision = this.nextRevision();
     const object = storedObject(current.apiVersion, current.kind, { ...current.metadata, resourceVersion: String(revision) }, current.spec, current.status);
-    await this.context.statements.remove.run(this.trx, [key.kind, key.namespace ?? '', key.name]);
+    await this.run(this.context.statements.remove, keyArgs(key));
     await this.trx.deleteFrom('spec_revisions').where('uid', '=', current.metadata.uid!).execute();
     this.deletedUids.add(current.metadata.uid!);
     this.recordChange('DELETED', key, revision, object, JSON.stringify(object), undefined);
@@ -475,7 +496,7 @@ class SqlTransaction implements StoreTransaction {
 
   private async writeObject(key: ObjectKey, object: StoredObject, revision: number, prevLabels: Record<string, string> | undefined): Promise<void> {
     const body = JSON.stringify(object);
-    await this.context.statements.update.run(this.trx, [revision, body, key.kind, key.namespace ?? '', key.name]);
+    await this.run(this.context.statements.update, [revision, body, ...keyArgs(key)]);
     this.recordChange('MODIFIED', key, revision, object, body, prevLabels);
   }
 
@@ -521,9 +542,7 @@ class SqlTransaction implements StoreTransaction {
     if (this.changes.rows.length === 0) return this.changes;
     const { adapter, historyLimit } = this.context;
     const history = this.specRevisions.filter((row) => !this.deletedUids.has(row.uid));
-    for (let i = 0; i < history.length; i += adapter.maxRowsPerInsert) {
-      await this.trx.insertInto('spec_revisions').values(history.slice(i, i + adapter.maxRowsPerInsert)).execute();
-    }
+    await this.context.statements.insertSpecRevisions.run(this.trx, history, adapter.maxRowsPerInsert, adapter.writerConnection);
     for (const row of history) {
       if (row.generation > historyLimit) {
         await this.trx.deleteFrom('spec_revisions').where('uid', '=', row.uid).where('generation', '<=', row.generation - historyLimit).execute();
@@ -548,8 +567,13 @@ function checkPrecondition(current: StoredObject, { resourceVersion, uid }: Prec
   }
 }
 
+/** The hot statements' key arguments, in the order they bind them. */
+function keyArgs(key: ObjectKey): [string, string, string] {
+  return [key.kind, key.namespace ?? '', key.name];
+}
+
 async function findObject(db: Kysely<Database>, statements: HotStatements, key: ObjectKey): Promise<StoredObject | undefined> {
-  const { rows } = await statements.find.run<{ body: string }>(db, [key.kind, key.namespace ?? '', key.name]);
+  const { rows } = await statements.find.run<{ body: string }>(db, keyArgs(key));
   return rows[0] ? (JSON.parse(rows[0].body) as StoredObject) : undefined;
 }
 

@@ -2,6 +2,7 @@
 // interface is written once.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db-schema.ts';
+import type { DirectConnection } from '../prepared-query.ts';
 
 export interface DialectAdapter {
   readonly backend: 'sqlite' | 'postgres';
@@ -9,6 +10,12 @@ export interface DialectAdapter {
   readonly writer: Kysely<Database>;
   /** Runs reads and watch catch-up, so they do not queue behind a write transaction. */
   readonly reader: Kysely<Database>;
+  /**
+   * The writer's one connection, for the statements of the write transaction the store holds
+   * open on it (SQLite: one connection, one transaction at a time). Absent where the writer is
+   * a pool (PostgreSQL): statements go through kysely.
+   */
+  readonly writerConnection?: DirectConnection;
   /** Most rows one multi-row INSERT may carry (bound-parameter limits). */
   readonly maxRowsPerInsert: number;
   /** Runs fn on one consistent snapshot (a list and its revision must agree). */

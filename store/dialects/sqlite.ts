@@ -2,10 +2,11 @@ import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, type QueryResult, type SqliteDatabase } from 'kysely';
 import type { Database } from '../db-schema.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import type { DialectAdapter } from './adapter.ts';
+import type { DirectConnection } from '../prepared-query.ts';
 
 export interface SqliteOptions {
   file: string;
@@ -44,7 +45,7 @@ const fsyncAsync = promisify(fsync);
 // kysely prepares every query afresh, which costs more than running it; the store issues a
 // handful of distinct statements, so caching them makes a write several times cheaper. The
 // cache only ever fills with ad-hoc queries (e.g. list filters); then the oldest goes.
-function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
+function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase & { prepare(sql: string): BetterSqlite3.Statement } {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => db.close(),
@@ -60,10 +61,29 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
+/**
+ * The store's write transaction runs its statements here, on the connection kysely's transaction
+ * holds: as kysely's SqliteConnection runs them, without the executor, the connection lock and
+ * the promises in between (16-18 µs a statement through kysely against 12-13 µs direct).
+ */
+function directConnection(db: { prepare(sql: string): BetterSqlite3.Statement }): DirectConnection {
+  return {
+    run<R>(sql: string, parameters: readonly unknown[]): QueryResult<R> {
+      const statement = db.prepare(sql);
+      if (statement.reader) return { rows: statement.all(parameters) as R[] };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+    },
+  };
+}
+
 export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions): Promise<DialectAdapter> {
   if (file === ':memory:') throw new Error('sqlite: use a file; readers and the writer need to share it');
   mkdirSync(dirname(file), { recursive: true });
-  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file)) }) });
+  const writerDatabase = withStatementCache(openConnection(file));
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerDatabase }) });
+  const writerConnection = directConnection(writerDatabase);
+  const readRevision = writer.selectFrom('meta').select('value').where('key', '=', 'revision').compile();
   // The WAL exists from the first write on and stays the same file while connections are open.
   let walFd: number | undefined;
   const afterCommit = async () => {
@@ -78,12 +98,13 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
     backend: 'sqlite',
     writer,
     reader,
+    writerConnection,
     // 7 columns a change row; SQLite allows 32,766 bound parameters.
     maxRowsPerInsert: 1000,
     snapshot: (fn) => reader.transaction().execute(fn),
     // kysely gives SQLite one connection and runs one transaction on it at a time, so the
     // counter needs no lock of its own (and a no-op write would cost an fsync).
-    lockRevision: async (trx) => (await trx.selectFrom('meta').select('value').where('key', '=', 'revision').executeTakeFirstOrThrow()).value,
+    lockRevision: async () => writerConnection.run<{ value: number }>(readRevision.sql, readRevision.parameters).rows[0]!.value,
     // Only this process writes the file, so it announces commits to itself.
     announce: async () => {},
     afterCommit,
