@@ -6,8 +6,8 @@ export interface ObjectsTable {
   namespace: string;
   name: string;
   uid: string;
+  /** The object's current revision: its body is the change log row of that revision. */
   revision: number;
-  body: string;
 }
 
 export interface ChangesTable {

@@ -55,18 +55,26 @@ const MAX_GROUP_COMMIT = 256;
 function hotStatements() {
   const placeholder = (arg: string) => arg as never;
   return {
+    // The body is the log row at the object's revision; inside a batch that row is not inserted
+    // yet when an earlier transaction of the batch wrote it (see SqlTransaction.find).
     find: new PreparedQuery(3, (db, [kind, namespace, name]) =>
-      db.selectFrom('objects').select(['revision', 'body']).where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+      db
+        .selectFrom('objects')
+        .leftJoin('changes', 'changes.revision', 'objects.revision')
+        .select(['objects.revision', 'changes.object as body'])
+        .where('objects.kind', '=', kind!)
+        .where('objects.namespace', '=', namespace!)
+        .where('objects.name', '=', name!),
     ),
     // A status write from a current basis needs only to know that it is current: no body read.
     revisionOf: new PreparedQuery(3, (db, [kind, namespace, name]) =>
       db.selectFrom('objects').select('revision').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
     ),
-    insert: new PreparedQuery(6, (db, [kind, namespace, name, uid, revision, body]) =>
-      db.insertInto('objects').values({ kind: kind!, namespace: namespace!, name: name!, uid: uid!, revision: placeholder(revision!), body: body! }),
+    insert: new PreparedQuery(5, (db, [kind, namespace, name, uid, revision]) =>
+      db.insertInto('objects').values({ kind: kind!, namespace: namespace!, name: name!, uid: uid!, revision: placeholder(revision!) }),
     ),
-    update: new PreparedQuery(5, (db, [revision, body, kind, namespace, name]) =>
-      db.updateTable('objects').set({ revision: placeholder(revision!), body: body! }).where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
+    update: new PreparedQuery(4, (db, [revision, kind, namespace, name]) =>
+      db.updateTable('objects').set({ revision: placeholder(revision!) }).where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
     ),
     remove: new PreparedQuery(3, (db, [kind, namespace, name]) =>
       db.deleteFrom('objects').where('kind', '=', kind!).where('namespace', '=', namespace!).where('name', '=', name!),
@@ -179,10 +187,11 @@ export class SqlStore implements ObjectStore {
         const counter = new RevisionCounter(trx, this.context);
         await counter.lock();
         const direct = this.context.adapter.writerConnection;
+        const written = new Map<number, StoredObject>();
         for (const { fn } of batch) {
           await runCompiled(trx, direct, SAVEPOINT);
           const before = counter.revision;
-          const tx = new SqlTransaction(trx, this.context, counter);
+          const tx = new SqlTransaction(trx, this.context, counter, written);
           try {
             const value = await fn(tx);
             const changes = await tx.flush();
@@ -270,10 +279,10 @@ export class SqlStore implements ObjectStore {
     return this.read(() =>
       this.adapter.snapshot(async (trx) => {
         const revision = await readMeta(trx, 'revision');
-        let select = trx.selectFrom('objects').select('body').where('kind', '=', query.kind);
-        if (namespaces?.length === 1) select = select.where('namespace', '=', namespaces[0]!);
-        else if (namespaces) select = select.where('namespace', 'in', namespaces);
-        const rows = await select.orderBy('namespace').orderBy('name').execute();
+        let select = trx.selectFrom('objects').innerJoin('changes', 'changes.revision', 'objects.revision').select('changes.object as body').where('objects.kind', '=', query.kind);
+        if (namespaces?.length === 1) select = select.where('objects.namespace', '=', namespaces[0]!);
+        else if (namespaces) select = select.where('objects.namespace', 'in', namespaces);
+        const rows = await select.orderBy('objects.namespace').orderBy('objects.name').execute();
         const items: StoredObject[] = [];
         for (const row of rows) {
           const object = JSON.parse(row.body) as StoredObject;
@@ -384,6 +393,12 @@ class SqlTransaction implements StoreTransaction {
     private readonly trx: Transaction<Database>,
     private readonly context: WriteContext,
     private readonly counter: RevisionCounter,
+    /**
+     * The objects the batch wrote so far, by revision: their log rows go in with the batch's, so
+     * find cannot read them from the log yet. A transaction that rolled back may leave one here,
+     * under a revision no object refers to any more (the next transaction takes it again).
+     */
+    private readonly written: Map<number, StoredObject>,
   ) {}
 
   async get(key: ObjectKey): Promise<StoredObject> {
@@ -393,8 +408,13 @@ class SqlTransaction implements StoreTransaction {
   }
 
   async find(key: ObjectKey): Promise<StoredObject | undefined> {
-    const { rows } = await this.run<{ body: string }>(this.context.statements.find, keyArgs(key));
-    return rows[0] ? (JSON.parse(rows[0].body) as StoredObject) : undefined;
+    const { rows } = await this.run<{ revision: number | string; body: string | null }>(this.context.statements.find, keyArgs(key));
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.body !== null) return JSON.parse(row.body) as StoredObject;
+    const object = this.written.get(Number(row.revision));
+    if (!object) throw new Error(`store: ${describeKey(key)} has no body at revision ${row.revision}`);
+    return object;
   }
 
   /** A statement of this transaction (see DialectAdapter.writerConnection). */
@@ -430,7 +450,7 @@ class SqlTransaction implements StoreTransaction {
     const object = storedObject(input.apiVersion, key.kind, metadata, input.spec, input.status);
     const body = JSON.stringify(object);
     try {
-      await this.run(this.context.statements.insert, [...keyArgs(key), object.metadata.uid!, revision, body]);
+      await this.run(this.context.statements.insert, [...keyArgs(key), object.metadata.uid!, revision]);
     } catch (error) {
       if (this.context.adapter.isUniqueViolation(error)) throw new AlreadyExistsError(describeKey(key));
       throw error;
@@ -495,9 +515,8 @@ class SqlTransaction implements StoreTransaction {
   }
 
   private async writeObject(key: ObjectKey, object: StoredObject, revision: number, prevLabels: Record<string, string> | undefined): Promise<void> {
-    const body = JSON.stringify(object);
-    await this.run(this.context.statements.update, [revision, body, ...keyArgs(key)]);
-    this.recordChange('MODIFIED', key, revision, object, body, prevLabels);
+    await this.run(this.context.statements.update, [revision, ...keyArgs(key)]);
+    this.recordChange('MODIFIED', key, revision, object, JSON.stringify(object), prevLabels);
   }
 
   /** Logs the write. The object goes to the caller and to watchers as it is (see frozen.ts). */
@@ -512,6 +531,7 @@ class SqlTransaction implements StoreTransaction {
       prev_labels: prevLabels === undefined ? null : JSON.stringify(prevLabels),
     });
     this.changes.records.push({ revision, type, object: handOut(object), prevLabels });
+    if (type !== 'DELETED') this.written.set(revision, object);
   }
 
   private recordSpec(object: StoredObject, revision: number): void {
@@ -533,7 +553,12 @@ class SqlTransaction implements StoreTransaction {
     if (revision > current) {
       throw new InvalidError([{ path: 'revision', message: `${revision} is in the future (current revision is ${current})` }]);
     }
-    await this.trx.deleteFrom('changes').where('revision', '<=', revision).execute();
+    // The rows live objects are at hold their bodies: they stay (see 0004-bodies-in-log.ts).
+    await this.trx
+      .deleteFrom('changes')
+      .where('revision', '<=', revision)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('objects').select('objects.revision').whereRef('objects.revision', '=', 'changes.revision'))))
+      .execute();
     await this.trx.updateTable('meta').set({ value: revision }).where('key', '=', 'compacted').where('value', '<', revision).execute();
   }
 
@@ -572,9 +597,12 @@ function keyArgs(key: ObjectKey): [string, string, string] {
   return [key.kind, key.namespace ?? '', key.name];
 }
 
+/** A committed object (outside a write transaction, its log row is always there). */
 async function findObject(db: Kysely<Database>, statements: HotStatements, key: ObjectKey): Promise<StoredObject | undefined> {
-  const { rows } = await statements.find.run<{ body: string }>(db, keyArgs(key));
-  return rows[0] ? (JSON.parse(rows[0].body) as StoredObject) : undefined;
+  const { rows } = await statements.find.run<{ body: string | null }>(db, keyArgs(key));
+  const body = rows[0]?.body;
+  if (body === null) throw new Error(`store: ${describeKey(key)} has no body in the log`);
+  return body === undefined ? undefined : (JSON.parse(body) as StoredObject);
 }
 
 async function readMeta(db: Kysely<Database>, key: 'revision' | 'compacted'): Promise<number> {
@@ -582,11 +610,16 @@ async function readMeta(db: Kysely<Database>, key: 'revision' | 'compacted'): Pr
   return Number(row.value);
 }
 
+/**
+ * The log after a revision. Compaction keeps the rows that live objects' bodies are in; they are
+ * not the log any more: a watch from before the compacted revision must see the gap (Gone).
+ */
 async function readChanges(db: Kysely<Database>, after: number, limit: number): Promise<ChangeRecord[]> {
   const rows = await db
     .selectFrom('changes')
     .select(['revision', 'type', 'object', 'prev_labels'])
     .where('revision', '>', after)
+    .where('revision', '>', (eb) => eb.selectFrom('meta').select('value').where('key', '=', 'compacted'))
     .orderBy('revision')
     .limit(limit)
     .execute();

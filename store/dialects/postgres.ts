@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../db-schema.ts';
-import { migrateToLatest } from '../migrations/index.ts';
+import { migrate } from '../migrations/index.ts';
 import type { DialectAdapter } from './adapter.ts';
 
 export interface PostgresOptions {
@@ -23,7 +23,7 @@ export async function openPostgres({ connectionString, poolSize = 10 }: Postgres
   // An idle client's error (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db, { revisionType: 'bigint' });
+  await migrate(db, { revisionType: 'bigint' });
   return {
     backend: 'postgres',
     writer: db,

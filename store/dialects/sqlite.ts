@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type QueryResult, type SqliteDatabase } from 'kysely';
 import type { Database } from '../db-schema.ts';
-import { migrateToLatest } from '../migrations/index.ts';
+import { migrate } from '../migrations/index.ts';
 import type { DialectAdapter } from './adapter.ts';
 import type { DirectConnection } from '../prepared-query.ts';
 
@@ -91,7 +91,7 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
     walFd ??= openSync(`${file}-wal`, 'r');
     await fsyncAsync(walFd);
   };
-  await migrateToLatest(writer, { revisionType: 'integer' });
+  await migrate(writer, { revisionType: 'integer' });
   await afterCommit();
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(openConnection(file)) }) });
   return {

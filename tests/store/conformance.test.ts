@@ -381,6 +381,26 @@ for (const backend of allBackends()) {
       assert.equal(await store.currentRevision(), 3);
     });
 
+    test('a transaction reads what earlier ones of its group commit wrote, never what one that rolled back did', async (t) => {
+      const store = await fresh(t);
+      // Asked for in one turn of the event loop: one group commit, whose log rows go in last.
+      const [created, failed, updated] = await Promise.allSettled([
+        store.create(workload('x')),
+        store.transact(async (tx) => {
+          await tx.create(workload('ghost'));
+          await tx.updateStatus(key('x'), { phase: 'Failed' });
+          throw new Error('rolled back');
+        }),
+        store.transact((tx) => tx.updateStatus(key('x'), { phase: 'Running' })),
+      ]);
+      assert.equal(failed.status, 'rejected');
+      assert.ok(created.status === 'fulfilled' && updated.status === 'fulfilled');
+      assert.equal(updated.value.metadata.resourceVersion, '2', 'the rolled-back revisions are taken again');
+      assert.equal(updated.value.metadata.uid, created.value.metadata.uid);
+      assert.deepEqual(await store.get(key('x')), updated.value);
+      assert.equal(await store.get(key('ghost')).catch((e: unknown) => e instanceof NotFoundError), true);
+    });
+
     test('spec history is kept per generation, bounded, and dropped with the object', async (t) => {
       const store = await fresh(t);
       let current = await store.create(workload('web', { image: 'nginx:0' }));
