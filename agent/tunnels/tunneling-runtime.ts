@@ -220,10 +220,11 @@ export class TunnelingRuntime implements AgentRuntime {
         reason: noProvider ? 'TunnelUnavailable' : 'TunnelFailed',
         message: `${failed.map(({ name, entry }) => `port ${name}: ${entry!.reason}`).join('; ')}; the host endpoint still works`,
       };
-    } else if (entries.every(({ entry }) => entry?.status === 'open')) {
+    } else if (ready && entries.every(({ entry }) => entry?.status === 'open')) {
       condition = { type: 'TunnelReady', status: 'True', reason: 'TunnelOpen', message: entries.map(({ name, entry }) => `port ${name}: ${entry!.url}`).join('; ') };
     } else {
-      condition = { type: 'TunnelReady', status: 'Unknown', reason: ready ? 'TunnelOpening' : 'WaitingForEndpoint', message: ready ? 'opening the tunnel' : 'the tunnel opens once the instance is ready' };
+      // Not ready (a failing health check, too): the host endpoint is not listed, nor the tunnel to it.
+      condition = { type: 'TunnelReady', status: 'Unknown', reason: ready ? 'TunnelOpening' : 'WaitingForEndpoint', message: ready ? 'opening the tunnel' : 'the tunnel is listed once the instance is ready' };
     }
     const previous = this.transitions.get(instance.uid);
     const at = previous && previous.status === condition.status ? previous.at : (this.options.now?.() ?? new Date()).toISOString();

@@ -66,6 +66,26 @@ test('a tunnel opens to the host endpoint once the instance is ready, adds its U
   await runtime.close();
 });
 
+test('an instance that stops being ready lists neither endpoint, and TunnelReady is no longer True', async (t) => {
+  const provider = new RecordingProvider();
+  const runtime = new TunnelingRuntime(new RuntimeRouter([await openRuntime(t, { dataDir: tempDataDir(t) })]), { provider });
+  t.after(() => runtime.close());
+  // Answers its health check for a second, then stops listening (and keeps running).
+  const flapping = "const s = require('net').createServer((c) => c.end('hi')).listen(Number(process.env.PORT), '127.0.0.1'); setTimeout(() => s.close(), 1000); setInterval(() => {}, 1000)";
+  const instance = spec({
+    command: [NODE, '-e', flapping],
+    ports: [{ name: 'db', containerPort: 5432, protocol: 'tcp', expose: 'tunnel' }],
+    healthCheck: { tcp: { port: 'db' }, intervalSeconds: 1, failureThreshold: 1 },
+  });
+  await runtime.deploy(instance);
+  const open = await waitFor(() => runtime.list().find((i) => tunnelCondition(i)?.status === 'True'), 'TunnelReady=True', 15_000);
+  assert.deepEqual(open.endpoints.map((e) => e.expose), ['host', 'tunnel']);
+  const unready = await waitFor(() => runtime.list().find((i) => i.health === 'Unhealthy'), 'the health check failing', 15_000);
+  assert.deepEqual(unready.endpoints, []);
+  assert.equal(tunnelCondition(unready)?.status, 'Unknown');
+  assert.equal(tunnelCondition(unready)?.reason, 'WaitingForEndpoint');
+});
+
 test('without a tunnel service: TunnelReady=False saying why, and the host endpoint works', async (t) => {
   const runtime = new TunnelingRuntime(new RuntimeRouter([await openRuntime(t, { dataDir: tempDataDir(t) })]), { unavailableReason: 'NGROK_AUTHTOKEN is not set on agent a1' });
   t.after(() => runtime.close());
