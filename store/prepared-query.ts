@@ -13,13 +13,8 @@ interface Compiled {
   binds: ({ arg: number } | { value: unknown })[];
 }
 
-/**
- * A connection the caller holds (SQLite's writer inside the store's write transaction): runs
- * compiled SQL at once, past kysely's executor, its connection lock and the promises between.
- */
-export interface DirectConnection {
-  run<R>(sql: string, parameters: readonly unknown[]): QueryResult<R>;
-}
+/** Runs one compiled statement: kysely's executeQuery, or a connection that runs it at once. */
+export type Execute = <R>(query: CompiledQuery) => Promise<QueryResult<R>> | QueryResult<R>;
 
 export class PreparedQuery {
   private compiled: Compiled | undefined;
@@ -30,11 +25,14 @@ export class PreparedQuery {
     private readonly build: (db: Kysely<Database>, args: readonly string[]) => Compilable,
   ) {}
 
-  /** On `direct` when given (it must be db's connection): the same statement, run at once. */
-  run<R>(db: Kysely<Database>, args: readonly unknown[], direct?: DirectConnection): Promise<QueryResult<R>> | QueryResult<R> {
+  /** The statement with these arguments, compiled for db's dialect. */
+  bind(db: Kysely<Database>, args: readonly unknown[]): CompiledQuery {
     const compiled = (this.compiled ??= this.compile(db));
-    const parameters = compiled.binds.map((bind) => ('arg' in bind ? args[bind.arg] : bind.value));
-    return direct ? direct.run<R>(compiled.sql, parameters) : db.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters));
+    return CompiledQuery.raw(compiled.sql, compiled.binds.map((bind) => ('arg' in bind ? args[bind.arg] : bind.value)));
+  }
+
+  run<R>(db: Kysely<Database>, args: readonly unknown[]): Promise<QueryResult<R>> {
+    return db.executeQuery<R>(this.bind(db, args));
   }
 
   private compile(db: Kysely<Database>): Compiled {
@@ -59,10 +57,11 @@ export class PreparedInsert<Row extends object> {
     private readonly build: (db: Kysely<Database>, rows: Record<string, string>[]) => Compilable,
   ) {}
 
-  async run(db: Kysely<Database>, rows: readonly Row[], maxRows: number, direct?: DirectConnection): Promise<void> {
+  /** db compiles (its dialect), execute runs. */
+  async run(db: Kysely<Database>, rows: readonly Row[], maxRows: number, execute: Execute): Promise<void> {
     for (let start = 0; start < rows.length; ) {
       const size = 2 ** Math.floor(Math.log2(Math.min(maxRows, rows.length - start)));
-      await this.query(db, size).run(db, rows.slice(start, start + size).flatMap((row) => this.columns.map((c) => row[c])), direct);
+      await execute(this.query(db, size).bind(db, rows.slice(start, start + size).flatMap((row) => this.columns.map((c) => row[c]))));
       start += size;
     }
   }

@@ -11,7 +11,7 @@ import { ChangeFeed, type ChangeRecord } from './change-feed.ts';
 import { handOut } from './frozen.ts';
 import { AlreadyExistsError, ConflictError, GoneError, InvalidError, NotFoundError, isStoreError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
-import { PreparedInsert, PreparedQuery, type DirectConnection } from './prepared-query.ts';
+import { PreparedInsert, PreparedQuery, type Execute } from './prepared-query.ts';
 import { parseLabelSelector } from './label-selector.ts';
 import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, storedObject, userMeta } from './object-meta.ts';
 import type {
@@ -184,29 +184,29 @@ export class SqlStore implements ObjectStore {
       try {
         // Taken before any savepoint: on PostgreSQL a row lock taken inside one would be lost
         // when it rolls back.
-        const counter = new RevisionCounter(trx, this.context);
+        const execute: Execute = this.adapter.executeOnWriter ?? (<R>(query: CompiledQuery) => trx.executeQuery<R>(query));
+        const counter = new RevisionCounter(trx, this.context, execute);
         await counter.lock();
-        const direct = this.context.adapter.writerConnection;
         const written = new Map<number, StoredObject>();
         for (const { fn } of batch) {
-          await runCompiled(trx, direct, SAVEPOINT);
+          await execute(SAVEPOINT);
           const before = counter.revision;
-          const tx = new SqlTransaction(trx, this.context, counter, written);
+          const tx = new SqlTransaction(trx, this.context, counter, execute, written);
           try {
             const value = await fn(tx);
             const changes = await tx.flush();
-            await runCompiled(trx, direct, RELEASE_SAVEPOINT);
+            await execute(RELEASE_SAVEPOINT);
             outcomes.push({ ok: true, value, changes });
           } catch (error) {
-            await runCompiled(trx, direct, ROLLBACK_TO_SAVEPOINT);
-            await runCompiled(trx, direct, RELEASE_SAVEPOINT);
+            await execute(ROLLBACK_TO_SAVEPOINT);
+            await execute(RELEASE_SAVEPOINT);
             counter.revision = before;
             outcomes.push({ ok: false, error: this.mapDriverError(error) });
           }
         }
         // The change log rows of the whole batch in as few statements as the dialect allows:
         // inserted in each savepoint they cost a statement per transaction.
-        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes.rows : [])), this.context.adapter.maxRowsPerInsert, direct);
+        await this.context.statements.insertChanges.run(trx, outcomes.flatMap((o) => (o.ok ? o.changes.rows : [])), this.context.adapter.maxRowsPerInsert, execute);
         await counter.save();
         await trx.commit().execute();
       } catch (error) {
@@ -349,11 +349,6 @@ const SAVEPOINT = CompiledQuery.raw('savepoint lattice_tx');
 const RELEASE_SAVEPOINT = CompiledQuery.raw('release savepoint lattice_tx');
 const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint lattice_tx');
 
-/** A statement of the write transaction: on its connection at once where the dialect allows. */
-function runCompiled(trx: Transaction<Database>, direct: DirectConnection | undefined, query: CompiledQuery): unknown {
-  return direct ? direct.run(query.sql, query.parameters) : trx.executeQuery(query);
-}
-
 /**
  * The global revision within one database transaction: taken (on PostgreSQL: locked) before the
  * first write, advanced in memory by every write, stored once before commit.
@@ -365,10 +360,11 @@ class RevisionCounter {
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly context: WriteContext,
+    private readonly execute: Execute,
   ) {}
 
   async lock(): Promise<number> {
-    if (this.taken === undefined) this.revision = this.taken = Number(await this.context.adapter.lockRevision(this.trx));
+    if (this.taken === undefined) this.revision = this.taken = await this.context.adapter.lockRevision(this.trx);
     return this.revision!;
   }
 
@@ -379,7 +375,7 @@ class RevisionCounter {
 
   async save(): Promise<void> {
     if (this.taken === undefined || this.revision === this.taken) return;
-    await this.context.statements.saveRevision.run(this.trx, [this.revision!], this.context.adapter.writerConnection);
+    await this.execute(this.context.statements.saveRevision.bind(this.trx, [this.revision!]));
     await this.context.adapter.announce(this.trx, this.revision!);
   }
 }
@@ -393,6 +389,8 @@ class SqlTransaction implements StoreTransaction {
     private readonly trx: Transaction<Database>,
     private readonly context: WriteContext,
     private readonly counter: RevisionCounter,
+    /** Runs the statements of the batch's transaction (see DialectAdapter.executeOnWriter). */
+    private readonly execute: Execute,
     /**
      * The objects the batch wrote so far, by revision: their log rows go in with the batch's, so
      * find cannot read them from the log yet. A transaction that rolled back may leave one here,
@@ -417,9 +415,8 @@ class SqlTransaction implements StoreTransaction {
     return object;
   }
 
-  /** A statement of this transaction (see DialectAdapter.writerConnection). */
   private run<R>(query: PreparedQuery, args: readonly unknown[]) {
-    return query.run<R>(this.trx, args, this.context.adapter.writerConnection);
+    return this.execute<R>(query.bind(this.trx, args));
   }
 
   /** The stored object: the caller's basis when that is still the stored revision, else read. */
@@ -567,7 +564,7 @@ class SqlTransaction implements StoreTransaction {
     if (this.changes.rows.length === 0) return this.changes;
     const { adapter, historyLimit } = this.context;
     const history = this.specRevisions.filter((row) => !this.deletedUids.has(row.uid));
-    await this.context.statements.insertSpecRevisions.run(this.trx, history, adapter.maxRowsPerInsert, adapter.writerConnection);
+    await this.context.statements.insertSpecRevisions.run(this.trx, history, adapter.maxRowsPerInsert, this.execute);
     for (const row of history) {
       if (row.generation > historyLimit) {
         await this.trx.deleteFrom('spec_revisions').where('uid', '=', row.uid).where('generation', '<=', row.generation - historyLimit).execute();

@@ -2,7 +2,7 @@
 // interface is written once.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db-schema.ts';
-import type { DirectConnection } from '../prepared-query.ts';
+import type { Execute } from '../prepared-query.ts';
 
 export interface DialectAdapter {
   readonly backend: 'sqlite' | 'postgres';
@@ -11,11 +11,11 @@ export interface DialectAdapter {
   /** Runs reads and watch catch-up, so they do not queue behind a write transaction. */
   readonly reader: Kysely<Database>;
   /**
-   * The writer's one connection, for the statements of the write transaction the store holds
-   * open on it (SQLite: one connection, one transaction at a time). Absent where the writer is
-   * a pool (PostgreSQL): statements go through kysely.
+   * Runs the statements of the write transaction the store holds open on the writer's one
+   * connection, at once (SQLite: one connection, one transaction at a time). Absent where the
+   * writer is a pool (PostgreSQL): statements go through the kysely transaction.
    */
-  readonly writerConnection?: DirectConnection;
+  readonly executeOnWriter?: Execute;
   /** Most rows one multi-row INSERT may carry (bound-parameter limits). */
   readonly maxRowsPerInsert: number;
   /** Runs fn on one consistent snapshot (a list and its revision must agree). */

@@ -2,11 +2,11 @@ import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type QueryResult, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, type CompiledQuery, type QueryResult, type SqliteDatabase } from 'kysely';
 import type { Database } from '../db-schema.ts';
 import { migrate } from '../migrations/index.ts';
 import type { DialectAdapter } from './adapter.ts';
-import type { DirectConnection } from '../prepared-query.ts';
+import type { Execute } from '../prepared-query.ts';
 
 export interface SqliteOptions {
   file: string;
@@ -66,14 +66,12 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase & { prep
  * holds: as kysely's SqliteConnection runs them, without the executor, the connection lock and
  * the promises in between (16-18 µs a statement through kysely against 12-13 µs direct).
  */
-function directConnection(db: { prepare(sql: string): BetterSqlite3.Statement }): DirectConnection {
-  return {
-    run<R>(sql: string, parameters: readonly unknown[]): QueryResult<R> {
-      const statement = db.prepare(sql);
-      if (statement.reader) return { rows: statement.all(parameters) as R[] };
-      const { changes, lastInsertRowid } = statement.run(parameters);
-      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
-    },
+function executeAtOnce(db: { prepare(sql: string): BetterSqlite3.Statement }): Execute {
+  return <R>({ sql, parameters }: CompiledQuery): QueryResult<R> => {
+    const statement = db.prepare(sql);
+    if (statement.reader) return { rows: statement.all(parameters) as R[] };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
   };
 }
 
@@ -82,7 +80,7 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
   mkdirSync(dirname(file), { recursive: true });
   const writerDatabase = withStatementCache(openConnection(file));
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerDatabase }) });
-  const writerConnection = directConnection(writerDatabase);
+  const executeOnWriter = executeAtOnce(writerDatabase);
   const readRevision = writer.selectFrom('meta').select('value').where('key', '=', 'revision').compile();
   // The WAL exists from the first write on and stays the same file while connections are open.
   let walFd: number | undefined;
@@ -98,13 +96,13 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
     backend: 'sqlite',
     writer,
     reader,
-    writerConnection,
+    executeOnWriter,
     // 7 columns a change row; SQLite allows 32,766 bound parameters.
     maxRowsPerInsert: 1000,
     snapshot: (fn) => reader.transaction().execute(fn),
     // kysely gives SQLite one connection and runs one transaction on it at a time, so the
     // counter needs no lock of its own (and a no-op write would cost an fsync).
-    lockRevision: async () => writerConnection.run<{ value: number }>(readRevision.sql, readRevision.parameters).rows[0]!.value,
+    lockRevision: async () => (await executeOnWriter<{ value: number }>(readRevision)).rows[0]!.value,
     // Only this process writes the file, so it announces commits to itself.
     announce: async () => {},
     afterCommit,
