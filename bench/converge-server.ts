@@ -92,8 +92,10 @@ export interface BenchServer {
   pid: number;
   /** VmRSS and VmHWM from /proc/<pid>/status. */
   memory(): ProcMemory;
-  /** CPU seconds (user + system) the server process has used so far. */
+  /** CPU seconds (user + system) the server process has used so far, all threads. */
   cpuSeconds(): number;
+  /** The same, of its main thread alone (the event loop: JavaScript, SQLite, sockets). */
+  mainThreadCpuSeconds(): number;
   stats(resetLoopDelay?: boolean): Promise<ServerStats>;
   close(): Promise<void>;
 }
@@ -130,8 +132,9 @@ function procStatusBytes(pid: number, field: string): number {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** A process's CPU seconds, or one thread's (`/proc/<pid>/task/<tid>/stat`). */
+function procCpuSeconds(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
   // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
@@ -183,7 +186,9 @@ export async function startBenchServer(config: Partial<ServerConfig>): Promise<B
       url: `http://127.0.0.1:${port}`,
       pid,
       memory: () => ({ rssBytes: procStatusBytes(pid, 'VmRSS'), peakRssBytes: procStatusBytes(pid, 'VmHWM') }),
-      cpuSeconds: () => procCpuSeconds(pid),
+      cpuSeconds: () => procCpuSeconds(`/proc/${pid}/stat`),
+      // A process's main thread has the process's id as its thread id.
+      mainThreadCpuSeconds: () => procCpuSeconds(`/proc/${pid}/task/${pid}/stat`),
       stats: (resetLoopDelay = false) =>
         within(
           new Promise<ServerStats>((resolve) => {

@@ -13,7 +13,7 @@
 // The server runs from the production bundle (bin/bundle.js), built first when stale.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -280,6 +280,8 @@ interface ConvergeFigures {
   baselineHeapBytes: number;
   stats: ServerStats;
   serverCpuS: number;
+  /** Of serverCpuS, the server's main thread (its event loop). */
+  serverMainThreadCpuS: number;
   benchCpuS: number;
   watch: { events: number; reconnects: number; closedBy: string[] };
   samples: Sample[];
@@ -344,6 +346,7 @@ async function measureConvergence(agentCount: number, workloadCount: number, tim
     const revisionStart = await currentRevision(server, session.token, session.namespace);
     await server.stats(true); // event-loop delay from here on
     const serverCpu0 = server.cpuSeconds();
+    const serverMainCpu0 = server.mainThreadCpuSeconds();
     const benchCpu0 = process.cpuUsage();
     const start = nowMs();
     let applied = 0;
@@ -392,6 +395,7 @@ async function measureConvergence(agentCount: number, workloadCount: number, tim
     const elapsedMs = nowMs() - start;
     clearInterval(progress);
     const serverCpuS = server.cpuSeconds() - serverCpu0;
+    const serverMainThreadCpuS = server.mainThreadCpuSeconds() - serverMainCpu0;
     const benchCpu = process.cpuUsage(benchCpu0);
     const memory = server.memory();
     // A saturated server may not answer: the figures then go without its own view.
@@ -459,6 +463,7 @@ async function measureConvergence(agentCount: number, workloadCount: number, tim
       baselineHeapBytes,
       stats,
       serverCpuS,
+      serverMainThreadCpuS,
       benchCpuS: (benchCpu.user + benchCpu.system) / 1e6,
       watch: { events: watch.events, reconnects: watch.reconnects, closedBy: watch.closedBy },
       samples,
@@ -586,6 +591,26 @@ async function measureWarmAgent(): Promise<WarmFigures> {
 
 // ---- Report.
 
+/**
+ * Where the run's CPU went per placement, and the rates that CPU allows on this machine: the
+ * main thread's own ceiling (one event loop, one core), and the ceiling of both processes on
+ * every core with perfect parallelism. A target above the second cannot be reached by moving
+ * work between threads, only by doing less of it.
+ */
+function printCpuBudget(c: ConvergeFigures): void {
+  const placed = c.convergeMs !== undefined ? c.workloads : c.running;
+  if (placed === 0) return;
+  const us = (seconds: number) => (seconds * 1e6) / placed;
+  const main = us(c.serverMainThreadCpuS);
+  const total = us(c.serverCpuS) + us(c.benchCpuS);
+  const cores = availableParallelism();
+  printTable(
+    `converge: CPU per placement, from the first apply to the last Running (${cores} cores here)`,
+    ['server us', 'main thread us', 'other server threads us', 'bench us (agents, watch, client)', 'main thread ceiling placements/s', `${cores}-core ceiling placements/s`],
+    [[us(c.serverCpuS).toFixed(0), main.toFixed(0), (us(c.serverCpuS) - main).toFixed(0), us(c.benchCpuS).toFixed(0), fmt.rate(1e6 / main), fmt.rate((cores * 1e6) / total)]],
+  );
+}
+
 const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : fmt.ms(n));
 const s = (n: number | undefined) => (n === undefined ? '-' : (n / 1000).toFixed(2));
 
@@ -650,6 +675,7 @@ export async function convergeBench(): Promise<void> {
       ],
     ],
   );
+  printCpuBudget(c);
   if (c.samples.length > 1) {
     let previous: Sample = { atS: 0, applied: 0, deployed: 0, running: 0, serverCpuS: 0 };
     printTable(
