@@ -591,6 +591,9 @@ async function measureWarmAgent(): Promise<WarmFigures> {
 
 // ---- Report.
 
+/** Every workload once all converged; those Running when it timed out otherwise. */
+const placedCount = (c: ConvergeFigures) => (c.convergeMs !== undefined ? c.workloads : c.running);
+
 /**
  * Where the run's CPU went per placement, and the rates that CPU allows on this machine: the
  * main thread's own ceiling (one event loop, one core), and the ceiling of both processes on
@@ -598,16 +601,17 @@ async function measureWarmAgent(): Promise<WarmFigures> {
  * work between threads, only by doing less of it.
  */
 function printCpuBudget(c: ConvergeFigures): void {
-  const placed = c.convergeMs !== undefined ? c.workloads : c.running;
+  const placed = placedCount(c);
   if (placed === 0) return;
   const us = (seconds: number) => (seconds * 1e6) / placed;
+  const server = us(c.serverCpuS);
   const main = us(c.serverMainThreadCpuS);
-  const total = us(c.serverCpuS) + us(c.benchCpuS);
+  const bench = us(c.benchCpuS);
   const cores = availableParallelism();
   printTable(
     `converge: CPU per placement, from the first apply to the last Running (${cores} cores here)`,
     ['server us', 'main thread us', 'other server threads us', 'bench us (agents, watch, client)', 'main thread ceiling placements/s', `${cores}-core ceiling placements/s`],
-    [[us(c.serverCpuS).toFixed(0), main.toFixed(0), (us(c.serverCpuS) - main).toFixed(0), us(c.benchCpuS).toFixed(0), fmt.rate(1e6 / main), fmt.rate((cores * 1e6) / total)]],
+    [[server.toFixed(0), main.toFixed(0), (server - main).toFixed(0), bench.toFixed(0), fmt.rate(1e6 / main), fmt.rate((cores * 1e6) / (server + bench))]],
   );
 }
 
@@ -625,7 +629,7 @@ export async function convergeBench(): Promise<void> {
     ['agents', 'register all s', 'connect all s', 'all Ready s', 'idle server cpu %', 'idle store writes/s', 'sqlite synchronous'],
     [[String(agents), s(c.registerMs), s(c.connectMs), s(c.readyMs), c.idle.cpuPercent.toFixed(1), c.idle.writesPerS.toFixed(1), c.sync]],
   );
-  const placementsPerS = c.convergeMs !== undefined ? c.workloads / (c.convergeMs / 1000) : c.running / (c.elapsedMs / 1000);
+  const placementsPerS = placedCount(c) / ((c.convergeMs ?? c.elapsedMs) / 1000);
   printTable(
     `converge: ${workloads} single-replica Workloads (${WORKLOAD_REQUEST.cpu} / ${WORKLOAD_REQUEST.memory}) applied as JSON arrays of ${BATCH_OBJECTS}, first apply sent -> every Workload status.phase Running (watch)`,
     ['workloads', 'applied', 'Running', 'apply all s', 'all Running s', 'placements/s', 'apply->Running p50 ms', 'p99 ms', 'max ms', 'apply->deploy p50 ms', 'p99 ms', 'deploy->Running p50 ms', 'p99 ms'],
