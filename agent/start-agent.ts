@@ -28,6 +28,8 @@ export interface StartAgentOptions {
   dockerNetwork?: DockerNetwork | 'auto';
   /** Opens tunnels for `expose: tunnel` ports (env NGROK_AUTHTOKEN). */
   ngrokAuthtoken?: string;
+  /** host:port of the ngrok edge to dial instead of ngrok's public one (env NGROK_SERVER_ADDR). */
+  ngrokServerAddr?: string;
   log?: (message: string) => void;
 }
 
@@ -61,7 +63,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
   const docker = await openDocker(options, advertiseAddress);
   if (docker) runtimes.unshift(docker);
   const runtime = new TunnelingRuntime(new RuntimeRouter(runtimes), {
-    ...(options.ngrokAuthtoken ? { provider: new NgrokProvider(options.ngrokAuthtoken) } : {}),
+    ...(options.ngrokAuthtoken ? { provider: new NgrokProvider({ authtoken: options.ngrokAuthtoken, ...(options.ngrokServerAddr ? { serverAddr: options.ngrokServerAddr } : {}) }) } : {}),
     unavailableReason: `NGROK_AUTHTOKEN is not set on agent ${options.name}, so no tunnel can open`,
     ...(options.log ? { log: options.log } : {}),
   });

@@ -2,16 +2,27 @@
 // tcp://…ngrok.io:N, http ports https://….ngrok.app.
 import type { Tunnel, TunnelProvider, TunnelTarget } from './tunnel-provider.ts';
 
+export interface NgrokOptions {
+  authtoken: string;
+  /**
+   * host:port of the ngrok edge the session dials (NGROK_SERVER_ADDR); ngrok's public edge when
+   * absent. A self-hosted ingress sets it, and tests point it at loopback so nothing leaves the
+   * machine.
+   */
+  serverAddr?: string;
+}
+
 export class NgrokProvider implements TunnelProvider {
   readonly name = 'ngrok';
 
-  constructor(private readonly authtoken: string) {}
+  constructor(private readonly options: NgrokOptions) {}
 
   async open(target: TunnelTarget): Promise<Tunnel> {
     const { forward } = await import('@ngrok/ngrok');
     const listener = await forward({
       addr: `${target.host}:${target.port}`,
-      authtoken: this.authtoken,
+      authtoken: this.options.authtoken,
+      ...(this.options.serverAddr ? { server_addr: this.options.serverAddr } : {}),
       proto: target.protocol,
       metadata: target.description,
     });

@@ -24,6 +24,23 @@ export function dockerNetwork(value: string): 'auto' | 'bridge' | 'host' {
   return value;
 }
 
+export function ngrokServerAddr(value: string): string {
+  const port = /^(?:\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(value)?.[1];
+  if (!port || Number(port) < 1 || Number(port) > 65535) throw new Error(`--ngrok-server-addr (or NGROK_SERVER_ADDR) takes host:port, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export const NGROK_SERVER_ADDR_HELP = "host:port of the ngrok edge tunnels dial instead of ngrok's public one, e.g. a self-hosted ingress (env NGROK_SERVER_ADDR)";
+
+/** The agent's ngrok settings: the token from the environment only (never a flag, so it stays out of `ps`). */
+export function ngrokSettings(serverAddr: string | undefined): { ngrokAuthtoken?: string; ngrokServerAddr?: string } {
+  return {
+    ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
+    // A default taken from the environment does not go through commander's parser.
+    ...(serverAddr ? { ngrokServerAddr: ngrokServerAddr(serverAddr) } : {}),
+  };
+}
+
 export function registerAgentCommand(program: Command): void {
   const agent = program
     .command('agent')
@@ -37,18 +54,20 @@ export function registerAgentCommand(program: Command): void {
     .option('--docker <auto|off>', 'auto: run images with Docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
     .option('--docker-network <auto|bridge|host>', 'containers publish their ports (bridge) or share this machine\'s network (host); auto: bridge when the engine has one (env LATTICE_DOCKER_NETWORK)', dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host' }) => {
+    .option('--ngrok-server-addr <host:port>', NGROK_SERVER_ADDR_HELP, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
       // Loaded here, not at the top: every other command starts faster without the agent's modules.
       const { startAgent } = await import('../../agent/start-agent.ts');
+      const { ngrokServerAddr, ...rest } = options;
       const daemon = await startAgent({
-        ...options,
+        ...rest,
         server: options.server,
         version: VERSION,
         heartbeatMs: heartbeat * 1000,
-        ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
+        ...ngrokSettings(ngrokServerAddr),
         log: (m) => console.log(m),
       });
       const shutdown = () => void daemon.stop().then(() => process.exit(0));

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { dockerMode, dockerNetwork } from './agent.ts';
+import { dockerMode, dockerNetwork, NGROK_SERVER_ADDR_HELP, ngrokServerAddr, ngrokSettings } from './agent.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -31,7 +31,8 @@ export function registerUpCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the database, the agent and its workloads keep their state', process.env.LATTICE_DATA_DIR ?? './.lattice')
     .option('--docker <auto|off>', 'auto: its agent runs images with Docker when an engine answers (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
     .option('--docker-network <auto|bridge|host>', "passed to its agent: published ports (bridge) or this machine's network (host) (env LATTICE_DOCKER_NETWORK)", dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
-    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host' }) => {
+    .option('--ngrok-server-addr <host:port>', `passed to its agent: ${NGROK_SERVER_ADDR_HELP}`, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
+    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string }) => {
       // The web UI is built once (and again after its sources change); not part of "up in N ms".
       const building = performance.now();
       if ((await ensureUiBuilt()) === 'built') console.log(`Built the web UI (ui/dist was missing or stale) in ${Math.round(performance.now() - building)} ms`);
@@ -66,7 +67,7 @@ export function registerUpCommand(program: Command): void {
         heartbeatMs: heartbeatSeconds * 1000,
         docker: options.docker,
         dockerNetwork: options.dockerNetwork,
-        ...(process.env.NGROK_AUTHTOKEN ? { ngrokAuthtoken: process.env.NGROK_AUTHTOKEN } : {}),
+        ...ngrokSettings(options.ngrokServerAddr),
       });
       await agent.connected;
       const { token } = await app.auth.createApiToken(principal, `lattice up ${Date.now()}`, undefined);

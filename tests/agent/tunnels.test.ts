@@ -1,13 +1,16 @@
 // Tunnels around a real process runtime: the ngrok service cannot be reached from here, so the
-// success path uses a provider that forwards nothing but answers like one (the failure path with
-// the real @ngrok/ngrok is in tests/e2e/docker.test.ts). The host endpoint is always kept.
+// success path uses a provider that forwards nothing but answers like one; the real @ngrok/ngrok
+// is exercised on its failure path, against a loopback stand-in for its edge (here and in
+// tests/e2e/docker.test.ts). The host endpoint is always kept.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { RuntimeRouter } from '../../agent/runtime/runtime-router.ts';
+import { NgrokProvider } from '../../agent/tunnels/ngrok-provider.ts';
 import type { ObservedInstance } from '../../agent/runtime/types.ts';
 import type { Tunnel, TunnelProvider, TunnelTarget } from '../../agent/tunnels/tunnel-provider.ts';
 import { TunnelingRuntime } from '../../agent/tunnels/tunneling-runtime.ts';
+import { assertStaysOnLoopback, ngrokEdgeStandIn } from '../support/loopback-only.ts';
 import { NODE, openRuntime, spec, tempDataDir, waitFor } from './process-helpers.ts';
 
 class RecordingProvider implements TunnelProvider {
@@ -107,3 +110,22 @@ test('without a tunnel service: TunnelReady=False saying why, and the host endpo
   await runtime.stop(instance.uid);
 });
 
+
+test('the real ngrok provider dials the edge NGROK_SERVER_ADDR names, and rejects with the SDK’s reason', async (t) => {
+  const edge = await ngrokEdgeStandIn(t);
+  const provider = new NgrokProvider({ authtoken: 'dummy-token-for-tests', serverAddr: edge.address });
+  await assert.rejects(provider.open({ protocol: 'tcp', host: '127.0.0.1', port: 9, description: 'test' }), /failed to connect session: tls handshake error/);
+  assert.ok(edge.dialled() >= 1, 'the session dialled the loopback edge');
+});
+
+test('the test harnesses refuse a lattice process whose ngrok session would leave the machine', () => {
+  const token = { NGROK_AUTHTOKEN: 'dummy' };
+  assert.throws(() => assertStaysOnLoopback(['agent'], token), /refusing to start `lattice agent` with NGROK_AUTHTOKEN set and the ngrok edge at ngrok's public address/);
+  for (const edge of ['connect.ngrok-agent.com:443', '10.0.0.1:443', '[fe80::1]:443', 'localhost:443', '127.0.0.1']) {
+    assert.throws(() => assertStaysOnLoopback(['up'], { ...token, NGROK_SERVER_ADDR: edge }), /refusing/, edge);
+  }
+  assert.throws(() => assertStaysOnLoopback(['agent', '--ngrok-server-addr', '192.168.1.1:443'], { ...token, NGROK_SERVER_ADDR: '127.0.0.1:1' }), /"192\.168\.1\.1:443"/, 'the flag wins over the environment');
+  for (const edge of ['127.0.0.1:4443', '127.1.2.3:1', '[::1]:4443']) assert.doesNotThrow(() => assertStaysOnLoopback(['agent'], { ...token, NGROK_SERVER_ADDR: edge }), edge);
+  assert.doesNotThrow(() => assertStaysOnLoopback(['agent', '--ngrok-server-addr=127.0.0.1:9'], token));
+  assert.doesNotThrow(() => assertStaysOnLoopback(['agent'], {}), 'no token: no ngrok session at all');
+});

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Command } from 'commander';
+import { ngrokServerAddr } from '../../cli/commands/agent.ts';
 import { formatChange, formatPlacement } from '../../cli/commands/apply.ts';
 import { defaultApplySet } from '../../cli/commands/gitops.ts';
 import { changedFields, undoTarget } from '../../cli/commands/rollout.ts';
@@ -23,6 +24,11 @@ test('humanDuration follows kubectl: seconds, minutes and seconds, minutes, hour
   const s = 1000;
   const cases: [number, string][] = [[0, '0s'], [59 * s, '59s'], [119 * s, '119s'], [150 * s, '2m30s'], [300 * s, '5m'], [42 * 60 * s, '42m'], [200 * 60 * s, '3h20m'], [30 * 3600 * s, '30h'], [164 * 3600 * s, '6d20h'], [40 * 86400 * s, '40d'], [800 * 86400 * s, '2y'], [-5 * s, '0s']];
   for (const [ms, text] of cases) assert.equal(humanDuration(ms), text, String(ms));
+});
+
+test('--ngrok-server-addr takes host:port (a name, an IPv4 or a bracketed IPv6 address)', () => {
+  for (const ok of ['127.0.0.1:4443', 'edge.example.net:443', '[::1]:443']) assert.equal(ngrokServerAddr(ok), ok);
+  for (const bad of ['127.0.0.1', 'edge:0', 'edge:65536', ':443', '::1:443', 'a b:1']) assert.throws(() => ngrokServerAddr(bad), /--ngrok-server-addr \(or NGROK_SERVER_ADDR\) takes host:port/, bad);
 });
 
 test('kindAndName: aliases and KIND/NAME', () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LatticeClient } from '../../client/api-client.ts';
+import { assertStaysOnLoopback } from '../support/loopback-only.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO, 'bin', 'lattice.js');
@@ -45,8 +46,10 @@ export class CliHome {
     });
   }
 
-  private spawnCli(args: readonly string[], env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, LATTICE_CONFIG: this.config, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  private spawnCli(args: readonly string[], extraEnv: Record<string, string>): ChildProcess {
+    const env = { ...process.env, LATTICE_CONFIG: this.config, ...extraEnv };
+    assertStaysOnLoopback(args, env);
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.live.add(child);
     child.once('exit', () => this.live.delete(child));
     return child;

@@ -2,7 +2,7 @@
 // private dockerd through DOCKER_HOST (host networking: the engine has no bridge), the busybox
 // test image. A web workload through its life (Running, scale, agent restart → adoption, rolling
 // update, delete); a generated secret that reaches the container and nothing else; a tunnel that
-// ngrok cannot open here; logs and stats through the control plane, `lattice logs`.
+// ngrok cannot open (its edge is a loopback stand-in); logs and stats through the control plane, `lattice logs`.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { WatchMessage } from '../../client/api-types.ts';
 import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
 import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
 import { dockerUnavailableReason, startDocker, type TestDocker } from '../support/docker.ts';
+import { ngrokEdgeStandIn } from '../support/loopback-only.ts';
 import { NODE, e2eTest, freePort, getAgent, getWorkload, httpText, listInstances, tempDir, waitFor, type E2E } from './support.ts';
 
 const unavailable = dockerUnavailableReason();
@@ -141,7 +142,8 @@ spec:
 
 e2eTest('docker: a generated secret reaches only the container; stable across re-apply; changing it rolls; a tunnel ngrok refuses is TunnelReady=False and the host endpoint works', { skip: unavailable, timeout: 120_000 }, async (env) => {
   const { user, namespace: ns } = env;
-  const agent = await startDockerAgent(env, 'vault', { NGROK_AUTHTOKEN: 'dummy-token-for-tests' });
+  // The real @ngrok/ngrok session, dialling a loopback stand-in for ngrok's edge: nothing leaves the machine.
+  const agent = await startDockerAgent(env, 'vault', { NGROK_AUTHTOKEN: 'dummy-token-for-tests', NGROK_SERVER_ADDR: (await ngrokEdgeStandIn(env.t)).address });
   const messages: WatchMessage[] = [];
   const watch = user.watch({ namespace: ns });
   void (async () => {
@@ -155,7 +157,7 @@ e2eTest('docker: a generated secret reaches only the container; stable across re
   const password = (await user.get<Secret>('secrets', ns, 'db-credentials', { showSecrets: true })).spec.data!.password!;
   assert.match(password, /^[A-Za-z0-9]{32}$/);
 
-  // The tunnel cannot open (no network to ngrok here): the condition says why, the host endpoint works.
+  // The tunnel cannot open (the stand-in never completes a handshake): the condition says why, the host endpoint works.
   const ready = await waitFor(
     async () => {
       const w = await getWorkload(user, ns, 'db');
@@ -167,7 +169,7 @@ e2eTest('docker: a generated secret reaches only the container; stable across re
   );
   const tunnel = ready.status!.conditions!.find((c) => c.type === 'TunnelReady')!;
   assert.equal(tunnel.reason, 'TunnelFailed');
-  assert.match(tunnel.message ?? '', /port db: ngrok: failed to connect session/);
+  assert.match(tunnel.message ?? '', /port db: ngrok: failed to connect session: tls handshake error/);
   assert.deepEqual(ready.status!.endpoints!.map((e) => [e.port, e.url, e.expose]), [['db', `tcp://127.0.0.1:${port}`, 'host']]);
   assert.equal(typeof (await fetch(`http://127.0.0.1:${port}/`)).status, 'number', 'the host endpoint answers');
   const [instance] = await listInstances(user, ns, 'db');

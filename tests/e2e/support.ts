@@ -19,6 +19,7 @@ import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { build } from '../../controlplane/app.ts';
 import type { ServerConfig } from '../../controlplane/config.ts';
 import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
+import { assertStaysOnLoopback } from '../support/loopback-only.ts';
 import { ADMIN, startTestServer } from '../support/server.ts';
 import { freePort, isAlive } from '../agent/process-helpers.ts';
 
@@ -270,7 +271,9 @@ export interface AgentStartOptions {
 
 /** Runs `node bin/lattice.js <args>` as a separate process. */
 export function spawnLattice(label: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): LatticeProcess {
-  const child = spawn(NODE, [LATTICE_BIN, ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, ...options.env };
+  assertStaysOnLoopback(args, env);
+  const child = spawn(NODE, [LATTICE_BIN, ...args], { cwd: options.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   liveChildren.add(child);
   let buffer = '';
   let raw = '';
