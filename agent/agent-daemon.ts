@@ -14,11 +14,13 @@ export interface AgentDaemonOptions {
   /** e.g. http://127.0.0.1:8080 */
   server: string;
   name: string;
-  /** The credential from registration. */
-  credential: string;
+  /** The credential from registration, read at every connection (`lattice agent rotate` replaces it). */
+  credential: () => string;
   runtime: AgentRuntime;
   advertiseAddress: string;
   version: string;
+  /** Offer the process runtime to every tenant that may schedule here, not only the agent's owner. */
+  tenantProcesses?: boolean;
   heartbeatMs?: number;
   log?: (message: string) => void;
 }
@@ -56,7 +58,7 @@ export class AgentDaemon {
   private connect(): void {
     if (this.stopped) return;
     const url = `${this.options.server.replace(/^http/, 'ws')}/api/v1/agents/connect`;
-    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.options.credential}` } });
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.options.credential()}` } });
     this.socket = socket;
     socket.on('open', () => {
       this.failures = 0;
@@ -67,6 +69,7 @@ export class AgentDaemon {
           runtimes: this.options.runtime.runtimes as AgentFacts['runtimes'],
           version: this.options.version,
           address: this.options.advertiseAddress,
+          ...(this.options.tenantProcesses ? { tenantProcesses: true } : {}),
         },
         instances: this.options.runtime.list(),
       });

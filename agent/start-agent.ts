@@ -26,6 +26,11 @@ export interface StartAgentOptions {
   docker?: 'auto' | 'off';
   /** auto (default): bridge when the engine has its bridge network, host otherwise. */
   dockerNetwork?: DockerNetwork | 'auto';
+  /**
+   * Run other tenants' process workloads too (they run as this agent's OS user, with no isolation
+   * from it or each other). Off: only the owner's (the user whose join token it joined with).
+   */
+  allowTenantProcesses?: boolean;
   /** Opens tunnels for `expose: tunnel` ports (env NGROK_AUTHTOKEN). */
   ngrokAuthtoken?: string;
   /** host:port of the ngrok edge to dial instead of ngrok's public one (env NGROK_SERVER_ADDR). */
@@ -70,10 +75,11 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
   const daemon = new AgentDaemon({
     server,
     name: options.name,
-    credential: credential.token,
+    credential: () => loadCredential(options.dataDir, server, options.name)?.token ?? credential.token,
     runtime,
     advertiseAddress,
     version: options.version,
+    ...(options.allowTenantProcesses ? { tenantProcesses: true } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.log ? { log: options.log } : {}),
   });

@@ -15,7 +15,8 @@ export interface ServerConfig {
   /** Origins allowed to call the API from a browser; none by default. */
   corsOrigins: readonly string[];
   login: { perUserFailures: number; perAddressAttempts: number; windowSeconds: number };
-  watch: { bookmarkIntervalMs: number; maxBufferedBytes: number };
+  /** stallMs: how long a watch's initial list waits for a client that reads nothing before cutting it off. */
+  watch: { bookmarkIntervalMs: number; maxBufferedBytes: number; stallMs: number };
   sqliteSynchronous: 'full' | 'normal';
   /** The change log keeps about this much history for watchers (see log-compactor.ts). */
   compactIntervalMs: number;
@@ -42,7 +43,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   bodyLimitBytes: 4 * 1024 * 1024,
   corsOrigins: [],
   login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
-  watch: { bookmarkIntervalMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 },
+  watch: { bookmarkIntervalMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024, stallMs: 10_000 },
   sqliteSynchronous: 'full',
   compactIntervalMs: 5 * 60_000,
   reconciler: true,

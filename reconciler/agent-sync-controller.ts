@@ -1,5 +1,6 @@
 // Per agent: diff what should run there against what it reports, send deploy/stop actions.
 // Secrets are resolved here, at the last moment, into the deploy for that one agent.
+import { ownValue } from '../schemas/own-value.ts';
 import type { DeploySpec, Instance, Secret } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
@@ -45,7 +46,7 @@ export class AgentSyncController {
       else if (variable.valueFrom) {
         const { name, key } = variable.valueFrom.secretKeyRef;
         const secret = (await this.deps.store.get({ kind: 'Secret', namespace: instance.metadata.namespace, name }).catch(() => undefined)) as Secret | undefined;
-        const value = secret?.spec.data?.[key];
+        const value = ownValue(secret?.spec.data, key);
         if (!secret) return `waiting for secret ${name} (env ${variable.name})`;
         if (value === undefined) return `waiting for key ${key} in secret ${name} (env ${variable.name})`;
         env[variable.name] = value;

@@ -54,6 +54,8 @@ export class ClusterCapacity {
       ready: isAgentReady(current),
       unschedulable: current.spec.unschedulable ?? false,
       ...(current.spec.owner ? { owner: current.spec.owner } : {}),
+      ...(current.spec.joinedBy ? { joinedBy: current.spec.joinedBy } : {}),
+      tenantProcesses: current.status?.tenantProcesses === true,
       runtimes: current.status?.runtimes ?? [],
       allocatable: { milliCpu: this.quantity(allocatable.cpu, parseCpu), memoryBytes: this.quantity(allocatable.memory, parseMemory) },
       allocated: this.allocatedOn(name),

@@ -1,10 +1,12 @@
 // The scheduler: which agent gets a new Instance. Pure — agents in, a placement or a reason out.
 //
 // Filter (in this order; an agent is counted under the first filter it fails): Ready, not
-// unschedulable, not private to another user, has the runtime, matches placement.agentSelector,
-// enough free cpu, enough free memory. Score the rest: fewest replicas of this workload first
+// unschedulable, not private to another user, has the runtime, runs processes for this tenant (a
+// process runs as the agent's own OS user, without isolation: only the agent's owner's, unless the
+// agent opted in), matches placement.agentSelector, enough free cpu, enough free memory. Score the rest: fewest replicas of this workload first
 // (spread), then least allocated after placement, then name. No fit → a reason naming the
-// constraints, like the Kubernetes scheduler's "0/3 nodes are available: ...".
+// constraints, like the Kubernetes scheduler's "0/3 nodes are available: ..."; agents private to
+// another user are left out of it, count included.
 import { selectorFromMap } from '../store/label-selector.ts';
 import type { LabelSelector } from '../store/label-selector.ts';
 import type { WorkloadSpec } from '../schemas/types.gen.ts';
@@ -20,6 +22,10 @@ export interface SchedulingAgent {
   unschedulable: boolean;
   /** Private agent: only this user's namespaces may use it. Absent: shared. */
   owner?: string;
+  /** Whose join token it joined with: with the owner, the only user whose process workloads run here. */
+  joinedBy?: string;
+  /** The agent opted in to process workloads of every tenant that may use it. */
+  tenantProcesses: boolean;
   runtimes: readonly Runtime[];
   allocatable: ResourceAmount;
   /** Sum of the requests of the instances already bound here. */
@@ -37,7 +43,7 @@ export interface SchedulingRequest {
 export type Placement = { agent: string } | { reason: string };
 
 /** The filters, in the order they are applied and reported. */
-export const FILTERS = ['NotReady', 'Unschedulable', 'PrivateAgent', 'RuntimeMissing', 'SelectorMismatch', 'InsufficientCpu', 'InsufficientMemory'] as const;
+export const FILTERS = ['NotReady', 'Unschedulable', 'PrivateAgent', 'RuntimeMissing', 'ProcessesOwnerOnly', 'SelectorMismatch', 'InsufficientCpu', 'InsufficientMemory'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 /** Why one agent cannot take the request; `message` reads after the agent's name ("laptop: not ready"). */
@@ -131,6 +137,8 @@ function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Reject
   if (agent.unschedulable) return { filter: 'Unschedulable', message: 'unschedulable' };
   if (agent.owner !== undefined && agent.owner !== c.tenant) return { filter: 'PrivateAgent', message: 'private to another user' };
   if (!agent.runtimes.includes(c.runtime)) return { filter: 'RuntimeMissing', message: `needs the ${c.runtime} runtime` };
+  if (c.runtime === 'process' && !agent.tenantProcesses && (agent.owner ?? agent.joinedBy) !== c.tenant)
+    return { filter: 'ProcessesOwnerOnly', message: 'runs processes only for its owner (start it with --allow-tenant-processes to run them for every tenant)' };
   if (!c.selector.matches(agent.labels)) return { filter: 'SelectorMismatch', message: `does not match placement.agentSelector ${c.selectorText}` };
   const freeCpu = agent.allocatable.milliCpu - agent.allocated.milliCpu - placedHere * c.need.milliCpu;
   const freeMemory = agent.allocatable.memoryBytes - agent.allocated.memoryBytes - placedHere * c.need.memoryBytes;
@@ -156,11 +164,15 @@ function place(c: Compiled, agents: readonly SchedulingAgent[], placed: Readonly
   const counts = new Map<Filter, number>();
   let best: Candidate | undefined;
   let feasible = 0;
+  let usable = 0;
   const start = ((startAt % n) + n) % n;
   for (let i = 0; i < n && feasible < scoreLimit; i++) {
     const agent = agents[(start + i) % n]!;
     const placedHere = placed.get(agent.name) ?? 0;
     const rejection = reject(c, agent, placedHere);
+    // Another user's private agent is none of this tenant's business, not even in a count.
+    if (rejection?.filter === 'PrivateAgent') continue;
+    usable += 1;
     if (rejection) {
       counts.set(rejection.filter, (counts.get(rejection.filter) ?? 0) + 1);
       continue;
@@ -170,8 +182,9 @@ function place(c: Compiled, agents: readonly SchedulingAgent[], placed: Readonly
     if (best === undefined || better(candidate, best)) best = candidate;
   }
   if (best) return { agent: best.agent.name };
+  if (usable === 0) return { reason: `no agent that ${c.tenant} may use has joined` };
   const parts = FILTERS.filter((f) => counts.has(f)).map((f) => phrase(f, counts.get(f)!, c));
-  return { reason: `0/${agents.length} agents can run it: ${parts.join(', ')}` };
+  return { reason: `0/${usable} agents can run it: ${parts.join(', ')}` };
 }
 
 function better(a: Candidate, b: Candidate): boolean {
@@ -200,9 +213,11 @@ function phrase(filter: Filter, n: number, c: Compiled): string {
     case 'Unschedulable':
       return `${n} unschedulable`;
     case 'PrivateAgent':
-      return `${n} private to another user`;
+      return `${n} private to another user`; // for checkAgent only: place() never counts them
     case 'RuntimeMissing':
       return `${n} ${one ? 'lacks' : 'lack'} the ${c.runtime} runtime`;
+    case 'ProcessesOwnerOnly':
+      return `${n} ${one ? 'runs' : 'run'} processes only for ${one ? 'its owner' : 'their owners'}`;
     case 'SelectorMismatch':
       return `${n} ${one ? 'does' : 'do'} not match placement.agentSelector ${c.selectorText}`;
     case 'InsufficientCpu':

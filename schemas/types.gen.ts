@@ -359,6 +359,10 @@ export interface AgentSpec {
    * The user whose namespaces may schedule here; absent for a shared agent.
    */
   owner?: string;
+  /**
+   * The user whose join token this agent joined with (the owner of a private agent, an admin for a shared one): process workloads run as the agent's own OS user without isolation, so only this user's namespaces run them here unless the agent allows tenant processes.
+   */
+  joinedBy?: string;
 }
 export interface AgentStatus {
   conditions?: Conditions;
@@ -366,6 +370,10 @@ export interface AgentStatus {
   capacity?: ResourceList;
   allocatable?: ResourceList;
   runtimes?: ('docker' | 'process')[];
+  /**
+   * The agent was started with --allow-tenant-processes: every tenant that may schedule here may run process workloads, as the agent's OS user, without isolation.
+   */
+  tenantProcesses?: boolean;
   version?: string;
   address?: string;
 }
@@ -436,6 +444,10 @@ export interface AgentFacts {
   runtimes: ['docker' | 'process', ...('docker' | 'process')[]];
   version: string;
   address: string;
+  /**
+   * Started with --allow-tenant-processes: process workloads of every tenant that may schedule here, not only the agent's owner's.
+   */
+  tenantProcesses?: boolean;
 }
 /**
  * What an agent's runtime observes of one instance.

@@ -30,6 +30,9 @@ export function ngrokServerAddr(value: string): string {
   return value;
 }
 
+export const ALLOW_TENANT_PROCESSES_HELP =
+  "run every tenant's process workloads, not only the owner's: they run as this agent's OS user, with no isolation from it or from each other (env LATTICE_ALLOW_TENANT_PROCESSES=true)";
+
 export const NGROK_SERVER_ADDR_HELP = "host:port of the ngrok edge tunnels dial instead of ngrok's public one, e.g. a self-hosted ingress (env NGROK_SERVER_ADDR)";
 
 /** The agent's ngrok settings: the token from the environment only (never a flag, so it stays out of `ps`). */
@@ -55,7 +58,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--docker-network <auto|bridge|host>', 'containers publish their ports (bridge) or share this machine\'s network (host); auto: bridge when the engine has one (env LATTICE_DOCKER_NETWORK)', dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
     .option('--ngrok-server-addr <host:port>', NGROK_SERVER_ADDR_HELP, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string }) => {
+    .option('--allow-tenant-processes', ALLOW_TENANT_PROCESSES_HELP, process.env.LATTICE_ALLOW_TENANT_PROCESSES === 'true')
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
@@ -73,6 +77,17 @@ export function registerAgentCommand(program: Command): void {
       const shutdown = () => void daemon.stop().then(() => process.exit(0));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
+    });
+
+  agent
+    .command('rotate')
+    .description("replace this agent's credential with a new one; the old one stops working at once (run it on the agent's machine, e.g. after the Agent shows SecondConnection)")
+    .addHelpText('after', examples('lattice agent rotate --data-dir /var/lib/lattice/agent   # the agent\'s --data-dir (env LATTICE_AGENT_DATA_DIR)'))
+    .action(async (_options: unknown, command: Command) => {
+      const { rotateCredential } = await import('../../agent/join.ts');
+      // --data-dir is `lattice agent`'s own option, read wherever it was given.
+      const rotated = await rotateCredential((command.optsWithGlobals() as { dataDir: string }).dataDir);
+      print(`agent ${rotated.name}: credential rotated; the previous one is revoked (a running agent reconnects with the new one)`);
     });
 
   const token = agent

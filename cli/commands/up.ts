@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { dockerMode, dockerNetwork, NGROK_SERVER_ADDR_HELP, ngrokServerAddr, ngrokSettings } from './agent.ts';
+import { ALLOW_TENANT_PROCESSES_HELP, dockerMode, dockerNetwork, NGROK_SERVER_ADDR_HELP, ngrokServerAddr, ngrokSettings } from './agent.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -32,7 +32,8 @@ export function registerUpCommand(program: Command): void {
     .option('--docker <auto|off>', 'auto: its agent runs images with Docker when an engine answers (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
     .option('--docker-network <auto|bridge|host>', "passed to its agent: published ports (bridge) or this machine's network (host) (env LATTICE_DOCKER_NETWORK)", dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--ngrok-server-addr <host:port>', `passed to its agent: ${NGROK_SERVER_ADDR_HELP}`, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
-    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string }) => {
+    .option('--allow-tenant-processes', `passed to its agent (the admin's): ${ALLOW_TENANT_PROCESSES_HELP}`, process.env.LATTICE_ALLOW_TENANT_PROCESSES === 'true')
+    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean }) => {
       // The web UI is built once (and again after its sources change); not part of "up in N ms".
       const building = performance.now();
       if ((await ensureUiBuilt()) === 'built') console.log(`Built the web UI (ui/dist was missing or stale) in ${Math.round(performance.now() - building)} ms`);
@@ -67,6 +68,7 @@ export function registerUpCommand(program: Command): void {
         heartbeatMs: heartbeatSeconds * 1000,
         docker: options.docker,
         dockerNetwork: options.dockerNetwork,
+        allowTenantProcesses: options.allowTenantProcesses,
         ...ngrokSettings(options.ngrokServerAddr),
       });
       await agent.connected;
@@ -76,7 +78,7 @@ export function registerUpCommand(program: Command): void {
   UI       ${url}/   (sign in as the admin below, or with the context's token)
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
-  agent    local (${agent.runtimes.join(' and ')} runtime${agent.runtimes.length > 1 ? 's' : ''}), shared by every tenant
+  agent    local (${agent.runtimes.join(' and ')} runtime${agent.runtimes.length > 1 ? 's' : ''}), shared by every tenant; ${options.allowTenantProcesses ? "every tenant's processes too (--allow-tenant-processes)" : `processes for ${admin.username} only`}
   context  "local" written to ${configPath()}
 Apply something:  npx lattice apply -f examples/hello.yaml --wait`);
       let stopping = false;

@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { WebSocket } from 'ws';
 import { sendBatched } from '../socket-batching.ts';
-import type { AgentFacts, Instance, InstanceStatus, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
+import type { AgentFacts, Condition, Instance, InstanceStatus, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
 import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.ts';
 import type { ObjectStore } from '../../store/types.ts';
 import type { AgentChange, AgentLink } from '../../reconciler/agent-link.ts';
@@ -14,6 +14,8 @@ import { AgentRequests } from './agent-requests.ts';
 
 interface Connection {
   socket: WebSocket;
+  /** Where it came from, for the second-connection warning. */
+  address: string;
   observed: Map<string, ObservedInstance>;
   /** Deploys sent and not yet reported: uid → templateHash. */
   deploys: Map<string, string>;
@@ -40,6 +42,8 @@ const CLOSE_REPLACED = 4000;
 const HEARTBEAT_PERSIST_MS = 30_000;
 /** A stop unanswered this long is presumed lost and sent again. */
 const STOP_RESEND_MS = 30_000;
+/** A connection heard from this recently is live: a second one with its credential is worth a warning. */
+const LIVE_CONNECTION_MS = 10_000;
 
 export class AgentGateway implements AgentLink {
   private readonly connections = new Map<string, Connection>();
@@ -99,13 +103,18 @@ export class AgentGateway implements AgentLink {
     for (const listener of this.listeners) listener(agent, change);
   }
 
-  /** Serves one agent's connection until it closes. */
-  accept(agent: string, socket: WebSocket): void {
+  /**
+   * Serves one agent's connection until it closes. A newer connection replaces a live one; if the
+   * live one was still heartbeating, two processes hold one credential (a copy, or a restart
+   * racing its old self), and the Agent says so.
+   */
+  accept(agent: string, socket: WebSocket, address: string): void {
     const previous = this.connections.get(agent);
     if (previous) previous.socket.close(CLOSE_REPLACED, 'replaced by a newer connection of this agent');
+    const heardAgo = this.deps.now().getTime() - (this.heard.get(agent) ?? 0);
     let connection: Connection | undefined;
     // Messages are handled one at a time, in order: a status must not overtake the hello.
-    let chain = Promise.resolve();
+    let chain = previous && heardAgo < LIVE_CONNECTION_MS ? this.warnSecondConnection(agent, previous.address, address, heardAgo) : Promise.resolve();
     socket.on('message', (data) => {
       chain = chain.then(async () => {
         let message: unknown;
@@ -127,7 +136,7 @@ export class AgentGateway implements AgentLink {
           // connect together (after a control-plane restart, all of them) would otherwise write
           // their heartbeats together, a burst every period.
           const persistedAt = this.deps.now().getTime() - Math.random() * this.heartbeatPersistMs;
-          connection = { socket, observed: new Map(msg.instances.map((i) => [i.uid, i])), deploys: new Map(), stops: new Map(), persistedAt };
+          connection = { socket, address, observed: new Map(msg.instances.map((i) => [i.uid, i])), deploys: new Map(), stops: new Map(), persistedAt };
           this.connections.set(agent, connection);
           await this.markReady(agent, msg.agent);
           for (const observed of msg.instances) await this.writeInstanceStatus(agent, observed);
@@ -169,6 +178,28 @@ export class AgentGateway implements AgentLink {
     });
   }
 
+  /** Closes the agent's connection, e.g. once its credential is replaced: it reconnects only with the new one. */
+  disconnect(agent: string, reason: string): void {
+    this.connections.get(agent)?.socket.close(CLOSE_POLICY, reason);
+  }
+
+  private async warnSecondConnection(agent: string, previousAddress: string, address: string, heardAgo: number): Promise<void> {
+    const now = this.deps.now().toISOString();
+    const message =
+      `a connection from ${address} presented this agent's credential at ${now} while the one from ${previousAddress} was live (heard ${(heardAgo / 1000).toFixed(1)} s before) and replaced it. ` +
+      'If the agent did not just restart, its credential may have been copied: run `lattice agent rotate` on its machine';
+    this.deps.log.warn(`agent ${agent}: ${message}`);
+    const key = { kind: 'Agent', name: agent };
+    try {
+      const current = await this.deps.store.get(key);
+      const status = (current.status ?? {}) as { conditions?: Condition[] };
+      const condition: Condition = { type: 'SecondConnection', status: 'True', reason: 'CredentialReused', message, lastTransitionTime: now };
+      await this.deps.store.updateStatus(key, { ...status, conditions: [...(status.conditions ?? []).filter((c) => c.type !== 'SecondConnection'), condition] });
+    } catch (error) {
+      this.deps.log.error(error, `agent ${agent}: recording a second connection failed`);
+    }
+  }
+
   private async markReady(agent: string, facts: AgentFacts | undefined): Promise<void> {
     const key = { kind: 'Agent', name: agent };
     const current = await this.deps.store.get(key);
@@ -177,7 +208,7 @@ export class AgentGateway implements AgentLink {
     const wasReady = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     const next = {
       ...status,
-      ...(facts ? { capacity: facts.capacity, allocatable: facts.capacity, runtimes: facts.runtimes, version: facts.version, address: facts.address } : {}),
+      ...(facts ? { capacity: facts.capacity, allocatable: facts.capacity, runtimes: facts.runtimes, tenantProcesses: facts.tenantProcesses === true, version: facts.version, address: facts.address } : {}),
       lastHeartbeatTime: now,
       conditions: wasReady
         ? status.conditions

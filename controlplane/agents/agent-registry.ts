@@ -50,8 +50,9 @@ export class AgentRegistry {
 
   /** Creates the Agent (or re-registers it for the same owner) and returns its credential. */
   async register(joinToken: string, name: string, labels: Record<string, string> = {}): Promise<{ name: string; token: string; owner?: string }> {
-    const owner = await this.ownerFor(joinToken);
-    const manifest = { apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) }, spec: owner ? { owner } : {} };
+    const { owner, joinedBy } = await this.joinerOf(joinToken);
+    const spec = { ...(owner ? { owner } : {}), ...(joinedBy ? { joinedBy } : {}) };
+    const manifest = { apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) }, spec };
     const result = validate(manifest);
     if (!result.ok) throw invalid(formatFieldErrors(result.errors), result.errors);
     const agent = result.value as Agent;
@@ -59,23 +60,33 @@ export class AgentRegistry {
       const existing = (await tx.find({ kind: 'Agent', name })) as Agent | undefined;
       if (!existing) return tx.create(agent);
       if (existing.spec.owner !== owner) throw new ApiError('Conflict', `agent name ${JSON.stringify(name)} is taken; choose another --name`);
-      return tx.update({ ...existing, metadata: { ...existing.metadata, labels: agent.metadata.labels } });
+      const { joinedBy: _previous, ...kept } = existing.spec;
+      return tx.update({ ...existing, metadata: { ...existing.metadata, labels: agent.metadata.labels }, spec: { ...kept, ...(joinedBy ? { joinedBy } : {}) } });
     });
-    const secret = randomBytes(32).toString('base64url');
-    await this.store.auth.setAgentCredential(name, hashToken(secret), this.now().toISOString());
-    return { name, token: `${AGENT_PREFIX}${name}.${secret}`, ...(owner ? { owner } : {}) };
+    return { ...(await this.rotate(name)), ...(owner ? { owner } : {}) };
   }
 
-  /** Whose agent a join token makes: a user's (private), or undefined for a shared one; 401 if it is not valid. */
-  private async ownerFor(joinToken: string): Promise<string | undefined> {
-    if (this.configuredJoinToken !== undefined && sameHash(hashToken(joinToken), hashToken(this.configuredJoinToken))) return undefined;
+  /** A new credential for the agent; the one before it no longer authenticates. */
+  async rotate(name: string): Promise<{ name: string; token: string }> {
+    const secret = randomBytes(32).toString('base64url');
+    await this.store.auth.setAgentCredential(name, hashToken(secret), this.now().toISOString());
+    return { name, token: `${AGENT_PREFIX}${name}.${secret}` };
+  }
+
+  /**
+   * Who a join token joins an agent for: a user's makes a private agent (owner), an admin's a
+   * shared one; joinedBy is that user either way (absent for the configured token). 401 if the
+   * token is not valid.
+   */
+  private async joinerOf(joinToken: string): Promise<{ owner?: string; joinedBy?: string }> {
+    if (this.configuredJoinToken !== undefined && sameHash(hashToken(joinToken), hashToken(this.configuredJoinToken))) return {};
     const parsed = splitToken(joinToken, JOIN_PREFIX);
     const record = parsed && (await this.store.auth.findJoinToken(parsed.id));
     if (!parsed || !record || !sameHash(record.hash, hashToken(parsed.secret))) throw unauthorized('join token is not valid');
     if (Date.parse(record.expiresAt) <= this.now().getTime()) throw unauthorized('join token has expired; create a new one');
     const creator = await this.store.auth.findUser(record.username);
     if (!creator) throw unauthorized('the user who created this join token no longer exists');
-    return creator.role === 'admin' ? undefined : creator.username;
+    return creator.role === 'admin' ? { joinedBy: creator.username } : { owner: creator.username, joinedBy: creator.username };
   }
 
   /** The agent's name, or 401. */

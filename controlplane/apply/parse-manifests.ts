@@ -1,8 +1,9 @@
 // Request bodies → plain JSON documents, refusing what could hurt the server: invalid UTF-8,
-// prototype keys, alias bombs, absurd nesting. Every refusal says what was wrong.
+// prototype keys, alias bombs, absurd nesting, and (like YAML) a key given twice. Every refusal says what was wrong.
 import { parseAllDocuments } from 'yaml';
 import secureJson from 'secure-json-parse';
 import { badRequest } from '../errors.ts';
+import { duplicateJsonKey } from './duplicate-json-key.ts';
 
 export const MAX_DEPTH = 64;
 const MAX_ALIASES = 100;
@@ -29,6 +30,8 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (error) {
     throw badRequest(`the body is not valid JSON: ${(error as Error).message}`);
   }
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate !== undefined) throw badRequest(`the body repeats the key ${duplicate}: give each key once`, [{ path: duplicate, message: 'duplicate key' }]);
   checkShape(value, 'body');
   return value;
 }

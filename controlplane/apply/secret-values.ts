@@ -3,6 +3,7 @@
 // back as the redaction placeholder (a GET without showSecrets, edited and PUT) keeps the live
 // value instead of becoming "<redacted>".
 import { randomInt } from 'node:crypto';
+import { ownValue } from '../../schemas/own-value.ts';
 import type { SecretSpec } from '../../schemas/types.gen.ts';
 import type { StoredObject } from '../../store/types.ts';
 import { REDACTED } from '../access.ts';
@@ -23,15 +24,17 @@ export function generateSecretValue(length: number): string {
 export function withSecretValues(desired: StoredObject, live: StoredObject | undefined, generate: (length: number) => string = generateSecretValue): StoredObject {
   if (desired.kind !== 'Secret') return desired;
   const spec = (desired.spec ?? {}) as SecretSpec;
-  const liveData = ((live?.spec as SecretSpec | undefined)?.data ?? {}) as Record<string, string>;
-  const data: Record<string, string> = { ...spec.data };
-  for (const [key, value] of Object.entries(data)) {
-    if (value === REDACTED && liveData[key] !== undefined) data[key] = liveData[key];
+  const liveData = (live?.spec as SecretSpec | undefined)?.data;
+  // A Map, not an object: a key such as "constructor" or "__proto__" stays an ordinary key.
+  const data = new Map(Object.entries(spec.data ?? {}));
+  for (const [key, value] of data) {
+    const kept = value === REDACTED ? ownValue(liveData, key) : undefined;
+    if (kept !== undefined) data.set(key, kept);
   }
   for (const [key, options] of Object.entries(spec.generate ?? {})) {
-    const kept = liveData[key] ?? (data[key] !== REDACTED ? data[key] : undefined);
-    data[key] = kept ?? generate(options.length ?? 32);
+    const given = data.get(key);
+    data.set(key, ownValue(liveData, key) ?? (given !== REDACTED ? given : undefined) ?? generate(options.length ?? 32));
   }
-  if (Object.keys(data).length === 0 && spec.data === undefined) return desired;
-  return { ...desired, spec: { ...spec, data } };
+  if (data.size === 0 && spec.data === undefined) return desired;
+  return { ...desired, spec: { ...spec, data: Object.fromEntries(data) } };
 }

@@ -33,8 +33,16 @@ const SESSION_CHECK_TTL_MS = 2000;
 const USERNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const RESERVED_USERNAMES = new Set(['system', 'lattice', 'default']);
 const MAX_PASSWORD_BYTES = 72; // bcrypt ignores the rest
+/**
+ * The per-user limit over every address is this many times the per-address one, over a window
+ * this many times as long (10 failures a minute from one address; 100 in 10 minutes from all).
+ */
+const USER_FAILURES_FROM_ANYWHERE = 10;
 
 export class AuthService {
+  /** Wrong passwords for a user from one address: a guesser there is stopped, the user elsewhere is not. */
+  private readonly failuresPerUserAddress: WindowLimiter;
+  /** Wrong passwords for a user from anywhere: a slower limit against guessing from many addresses. */
   private readonly failuresPerUser: WindowLimiter;
   private readonly attemptsPerAddress: WindowLimiter;
   // Compared against when the user does not exist, so a login takes as long either way. Made on
@@ -49,7 +57,8 @@ export class AuthService {
     private readonly now: () => Date,
   ) {
     const windowMs = config.login.windowSeconds * 1000;
-    this.failuresPerUser = new WindowLimiter(config.login.perUserFailures, windowMs);
+    this.failuresPerUserAddress = new WindowLimiter(config.login.perUserFailures, windowMs);
+    this.failuresPerUser = new WindowLimiter(config.login.perUserFailures * USER_FAILURES_FROM_ANYWHERE, windowMs * USER_FAILURES_FROM_ANYWHERE);
     this.attemptsPerAddress = new WindowLimiter(config.login.perAddressAttempts, windowMs);
   }
 
@@ -60,8 +69,20 @@ export class AuthService {
     return service;
   }
 
+  /**
+   * The configured admin: created on the first start, kept afterwards (its password may have been
+   * changed since). A user of that name who is not an admin registered it before the operator
+   * configured it: starting would leave the operator locked out and the squatter holding the name.
+   */
   private async bootstrapAdmin(username: string, password: string): Promise<void> {
-    if (await this.auth.findUser(username)) return;
+    const existing = await this.auth.findUser(username);
+    if (existing?.role === 'admin') return;
+    if (existing) {
+      throw new Error(
+        `the configured admin username ${JSON.stringify(username)} belongs to an existing user who is not an admin (registered ${existing.createdAt}): ` +
+          'choose another LATTICE_ADMIN_USERNAME, or remove that user from the database; set LATTICE_REGISTRATION=closed until the admin exists',
+      );
+    }
     await this.createUser(username, password, 'admin');
   }
 
@@ -85,7 +106,8 @@ export class AuthService {
 
   async login(username: unknown, password: unknown, address: string): Promise<TokenPair> {
     if (typeof username !== 'string' || typeof password !== 'string') throw badRequest('username and password are required strings');
-    const wait = Math.max(this.attemptsPerAddress.retryAfter(address), this.failuresPerUser.retryAfter(username));
+    const userAtAddress = `${username}\0${address}`;
+    const wait = Math.max(this.attemptsPerAddress.retryAfter(address), this.failuresPerUserAddress.retryAfter(userAtAddress), this.failuresPerUser.retryAfter(username));
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new ApiError('TooManyRequests', `too many login attempts; try again in ${seconds} s`, [], { 'retry-after': String(seconds) });
@@ -94,10 +116,11 @@ export class AuthService {
     const user = await this.auth.findUser(username);
     const matches = await bcrypt.compare(password, user?.passwordHash ?? (await (this.dummyHash ??= bcrypt.hash('lattice-timing-equaliser', this.config.bcryptCost))));
     if (!user || !matches) {
+      this.failuresPerUserAddress.record(userAtAddress);
       this.failuresPerUser.record(username);
       throw unauthorized('wrong username or password');
     }
-    this.failuresPerUser.reset(username);
+    this.failuresPerUserAddress.reset(userAtAddress);
     const sessionId = randomUUID();
     await this.auth.createSession(sessionId, user.username, this.timestamp());
     return this.issue(user.username, user.role, sessionId);

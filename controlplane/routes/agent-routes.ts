@@ -43,12 +43,22 @@ export async function agentRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { joinToken, name, labels: agentLabels } = request.body as { joinToken: string; name: string; labels?: Record<string, string> };
+      const registered = await app.agentRegistry.register(joinToken, name, agentLabels);
+      // Joining again replaces the credential: whoever holds the old one is cut off now.
+      app.agentGateway.disconnect(name, 'this agent joined again: its previous credential is revoked');
       reply.code(201);
-      return app.agentRegistry.register(joinToken, name, agentLabels);
+      return registered;
     },
   );
 
+  // `lattice agent rotate`: the agent trades its credential for a new one; the old one stops working at once.
+  app.post('/agents/rotate', { config: { agent: true } }, async (request) => {
+    const rotated = await app.agentRegistry.rotate(request.agentName!);
+    app.agentGateway.disconnect(request.agentName!, 'credential rotated: reconnect with the new one');
+    return rotated;
+  });
+
   app.get('/agents/connect', { websocket: true, config: { agent: true } }, (socket, request) => {
-    app.agentGateway.accept(request.agentName!, socket);
+    app.agentGateway.accept(request.agentName!, socket, request.ip);
   });
 }

@@ -2,6 +2,7 @@
 // current objects come first as ADDED; with it, every change after it. Each event is checked
 // against the caller's access; secrets are redacted; a watcher that stops reading is cut off.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { KINDS, isKindName, type KindName } from '../../schemas/kinds.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
@@ -77,7 +78,10 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
   const { principal } = request;
   const params = request.query as WatchParams;
   const kinds = params.kind ? [params.kind as KindName] : (Object.keys(KINDS) as KindName[]);
-  const namespace = params.namespace ?? (kinds.every((k) => KINDS[k].namespaced) ? principal.namespaces : undefined);
+  // Namespaced kinds are read from the caller's namespaces only, also in a watch of every kind
+  // (which once read every namespace and filtered afterwards).
+  const namespaces = params.namespace ?? principal.namespaces;
+  const namespace = kinds.every((k) => KINDS[k].namespaced) ? namespaces : undefined;
   const send = (message: unknown) => sendText(JSON.stringify(message));
   const sendText = (text: string) => {
     sendBatched(socket, text);
@@ -94,9 +98,23 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
     else {
       fromRevision = await app.store.currentRevision();
       for (const kind of kinds) {
-        const listed = await app.store.list({ kind, namespace: KINDS[kind].namespaced ? namespace : undefined, labelSelector: params.labelSelector });
+        const listed = await app.store.list({ kind, namespace: KINDS[kind].namespaced ? namespaces : undefined, labelSelector: params.labelSelector });
         fromRevision = Math.min(fromRevision, listed.revision);
-        for (const object of listed.items) if (canRead(principal, object)) sendText(eventText('ADDED', object));
+        for (const object of listed.items) {
+          if (closed) return;
+          if (!canRead(principal, object)) continue;
+          sendText(eventText('ADDED', object));
+          // The initial list is sent as fast as the client reads it, not faster: past a small
+          // window it waits for the socket to drain, and a client that does not read for
+          // stallMs is cut off (it has no complete list to resume from: it lists again).
+          if (socket.bufferedAmount > INITIAL_LIST_WINDOW_BYTES && !(await drained(socket, app.config.watch.stallMs))) {
+            app.metrics.slowWatchers.inc();
+            socket.close(CLOSE_POLICY, `slow consumer: the initial list stalled with ${socket.bufferedAmount} bytes unread for ${app.config.watch.stallMs} ms; watch again`);
+            // A client that reads nothing will not answer the close either: its buffers go now, not after ws's 30 s close timeout.
+            setTimeout(() => socket.terminate(), 1_000).unref();
+            return;
+          }
+        }
       }
     }
     const query: WatchQuery = {
@@ -130,4 +148,27 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
   } finally {
     app.metrics.watchers -= 1;
   }
+}
+
+/** Bytes of a watch's initial list the server writes ahead of the client's reading. */
+const INITIAL_LIST_WINDOW_BYTES = 256 * 1024;
+
+/** Whether the socket's buffered data was written out within ms (false: the client is not reading, or it closed). */
+function drained(socket: WebSocket, ms: number): Promise<boolean> {
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
+  if (!tcp) return Promise.resolve(false);
+  if (!tcp.writableNeedDrain) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (result: boolean) => {
+      clearTimeout(timer);
+      tcp.off('drain', onDrain);
+      tcp.off('close', onClose);
+      resolve(result);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    tcp.once('drain', onDrain);
+    tcp.once('close', onClose);
+  });
 }

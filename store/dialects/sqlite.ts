@@ -1,4 +1,4 @@
-import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -77,7 +77,11 @@ function executeAtOnce(db: { prepare(sql: string): BetterSqlite3.Statement }): E
 
 export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions): Promise<DialectAdapter> {
   if (file === ':memory:') throw new Error('sqlite: use a file; readers and the writer need to share it');
-  mkdirSync(dirname(file), { recursive: true });
+  // The file holds password hashes and the JWT key: only this user may read it. SQLite gives its
+  // -wal and -shm files the database file's permissions.
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
   const writerDatabase = withStatementCache(openConnection(file));
   const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerDatabase }) });
   const executeOnWriter = executeAtOnce(writerDatabase);

@@ -3,7 +3,7 @@
 // lines, and a docker stats sample → cores and bytes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createOptions, publishedPorts, recoverRun, volumeName } from '../../agent/runtime/docker/container-spec.ts';
+import { containerName, createOptions, publishedPorts, recoverRun, volumeLabels, volumeName, volumeRefusal } from '../../agent/runtime/docker/container-spec.ts';
 import { describePullProgress, pullFailureReason } from '../../agent/runtime/docker/docker-image.ts';
 import { LogLineDecoder } from '../../agent/runtime/docker/docker-logs.ts';
 import { statsFromSample } from '../../agent/runtime/docker/docker-stats.ts';
@@ -30,7 +30,7 @@ const base: DeploySpec = {
 
 test('create options: labels, env with PORT, limits, volumes; the env (secrets) stays out of the labels', () => {
   const options = createOptions(base, { run: 2, network: 'bridge', hostPorts: {}, publishAddress: '0.0.0.0' });
-  assert.equal(options.name, 'lattice-alice-db-abc-2');
+  assert.equal(options.name, 'lattice.alice.db-abc.2');
   assert.equal(options.Image, 'postgres:16');
   assert.equal(options.Labels!['lattice.instance'], 'u-1');
   assert.equal(options.Labels!['lattice.run'], '2');
@@ -40,8 +40,8 @@ test('create options: labels, env with PORT, limits, volumes; the env (secrets) 
   assert.equal(options.HostConfig!.NanoCpus, 1_500_000_000);
   assert.equal(options.HostConfig!.Memory, 256 * 1024 * 1024);
   assert.deepEqual(options.HostConfig!.RestartPolicy, { Name: 'no' });
-  assert.deepEqual(options.HostConfig!.Mounts, [{ Type: 'volume', Source: 'lattice-alice-db-data', Target: '/var/lib/postgresql/data' }]);
-  assert.equal(volumeName(base, 'data'), 'lattice-alice-db-data');
+  assert.deepEqual(options.HostConfig!.Mounts, [{ Type: 'volume', Source: 'lattice.alice.db.data', Target: '/var/lib/postgresql/data' }]);
+  assert.equal(volumeName(base, 'data'), 'lattice.alice.db.data');
   assert.equal(options.Entrypoint, undefined, "without command the image's entrypoint and cmd stay");
   assert.equal(options.Cmd, undefined);
 });
@@ -117,4 +117,27 @@ test('pull messages: progress summed over layers; not-found and other failures i
   assert.equal(describePullProgress('postgres:16', new Map()), 'pulling postgres:16');
   assert.equal(pullFailureReason('nope:1', '(HTTP code 404) unexpected - manifest unknown: manifest unknown', 404), 'image not found: nope:1 (manifest unknown: manifest unknown)');
   assert.equal(pullFailureReason('x:1', 'dial tcp: connection refused'), 'cannot pull image x:1: dial tcp: connection refused');
+});
+
+test('names never collide across tenants: bob/ice-db and bob-ice/db get two volumes and two container names', () => {
+  const bob = { namespace: 'bob', workload: 'ice-db', name: 'ice-db-x1' };
+  const bobIce = { namespace: 'bob-ice', workload: 'db', name: 'db-x1' };
+  assert.notEqual(volumeName(bob, 'data'), volumeName(bobIce, 'data'));
+  assert.notEqual(containerName({ namespace: 'bob', name: 'ice-db-x1' }, 0), containerName({ namespace: 'bob-ice', name: 'db-x1' }, 0));
+  assert.notEqual(volumeName({ namespace: 'a', workload: 'b-c' }, 'd'), volumeName({ namespace: 'a', workload: 'b' }, 'c-d'));
+});
+
+test('a volume is mounted only for the workload its labels name', () => {
+  const mine = { namespace: 'bob', workload: 'db' };
+  const rows: [string, Record<string, string> | null, RegExp | undefined][] = [
+    ['its own labels', volumeLabels(mine, 'data'), undefined],
+    ['another workload of another tenant', volumeLabels({ namespace: 'bob-ice', workload: 'db' }, 'data'), /exists but belongs to bob-ice\/db/],
+    ['another volume of the same workload', volumeLabels(mine, 'logs'), /exists but belongs to bob\/db/],
+    ['no labels (made by hand, or by an older Lattice)', null, /was not created by Lattice for this workload; it is not mounted/],
+  ];
+  for (const [name, labels, want] of rows) {
+    const refusal = volumeRefusal(mine, 'data', labels);
+    if (want) assert.match(refusal ?? '', want, name);
+    else assert.equal(refusal, undefined, name);
+  }
 });

@@ -22,12 +22,12 @@ after(async () => {
 });
 
 let counter = 0;
-function spec(template: Omit<WorkloadSpec, 'image'>, options: { env?: Record<string, string>; workload?: string } = {}): DeploySpec {
+function spec(template: Omit<WorkloadSpec, 'image'>, options: { env?: Record<string, string>; workload?: string; namespace?: string } = {}): DeploySpec {
   counter += 1;
   return {
     uid: `docker-${process.pid}-${counter}`,
     name: `web-${process.pid}-${counter}`,
-    namespace: 'team-a',
+    namespace: options.namespace ?? 'team-a',
     workload: options.workload ?? `web-${counter}`,
     templateHash: 'h1',
     template: { image: engine.image, ...template },
@@ -95,14 +95,42 @@ test('deploy: a labelled container with env, limits and a named volume; its endp
   assert.equal(info.HostConfig.NanoCpus, 250_000_000);
   assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024);
   assert.equal(info.HostConfig.NetworkMode, 'host');
-  assert.deepEqual(info.Mounts.map((m) => [m.Type, m.Name, m.Destination]), [['volume', 'lattice-team-a-web-data', '/data']]);
+  assert.deepEqual(info.Mounts.map((m) => [m.Type, m.Name, m.Destination]), [['volume', 'lattice.team-a.web.data', '/data']]);
   assert.ok(!(info.Config.Labels['lattice.spec'] ?? '').includes('from docker'), 'the env (which may hold secrets) is not in a label');
 
   await runtime.stop(instance.uid);
   assert.deepEqual(await engine.latticeContainers(`lattice.instance=${instance.uid}`), [], 'no container of the instance remains');
   assert.equal(observed(runtime, instance.uid), undefined);
-  const volume = await engine.docker.getVolume('lattice-team-a-web-data').inspect();
-  assert.equal(volume.Name, 'lattice-team-a-web-data', 'the named volume survives the instance');
+  const volume = await engine.docker.getVolume('lattice.team-a.web.data').inspect();
+  assert.equal(volume.Name, 'lattice.team-a.web.data', 'the named volume survives the instance');
+  assert.deepEqual(volume.Labels, { 'lattice.workload': 'team-a/web', 'lattice.volume': 'data' }, 'it carries whose it is');
+});
+
+test('volumes: names that once collided (bob/ice-db, bob-ice/db) are two volumes; a volume labelled for another workload is never mounted', { skip: unavailable }, async (t) => {
+  const runtime = await openRuntime(t);
+  const volume = { volumes: [{ name: 'data', mountPath: '/data' }] };
+  const bob = spec({ command: ['sh', '-c', 'echo bob > /data/owner && echo written && exec sleep 300'], ...volume }, { namespace: 'bob', workload: 'ice-db' });
+  await runtime.deploy(bob);
+  await waitFor(async () => (await collect(runtime.logs(bob.uid))).includes('written'), "bob's file written", 30_000);
+  const reader = (namespace: string, workload: string) => spec({ command: ['sh', '-c', 'cat /data/owner 2>/dev/null || echo empty; exec sleep 300'], ...volume }, { namespace, workload });
+  const bobIce = reader('bob-ice', 'db');
+  await runtime.deploy(bobIce);
+  await waitFor(async () => (await collect(runtime.logs(bobIce.uid))).length > 0, "bob-ice's first line", 30_000);
+  assert.deepEqual(await collect(runtime.logs(bobIce.uid)), ['empty'], "bob-ice's volume is its own: it never sees bob's file");
+  const volumes = (await engine.docker.listVolumes()).Volumes.filter((v) => v.Name.startsWith('lattice.bob')).map((v) => v.Name).sort();
+  assert.deepEqual(volumes, ['lattice.bob-ice.db.data', 'lattice.bob.ice-db.data']);
+
+  // A volume of that name made by someone else (by hand, or labelled for another workload): Failed, not mounted.
+  await engine.docker.createVolume({ Name: 'lattice.carol.db.data', Labels: { 'lattice.workload': 'mallory/db', 'lattice.volume': 'data' } });
+  const carol = reader('carol', 'db');
+  await runtime.deploy(carol);
+  const failed = await waitFor(() => {
+    const o = observed(runtime, carol.uid);
+    return o?.state === 'Failed' && o;
+  }, 'Failed', 30_000);
+  assert.match(failed.message ?? '', /volume lattice\.carol\.db\.data exists but belongs to mallory\/db; it is not mounted/);
+  assert.deepEqual(await engine.latticeContainers(`lattice.instance=${carol.uid}`), [], 'no container was created');
+  for (const instance of [bob, bobIce, carol]) await runtime.stop(instance.uid);
 });
 
 test('a restarted runtime adopts the running container: same id, no duplicate, no restart', { skip: unavailable }, async (t) => {

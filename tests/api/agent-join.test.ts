@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { LatticeApiError } from '../../client/api-client.ts';
-import { rawRequest, startTestServer } from '../support/server.ts';
+import { ADMIN, rawRequest, startTestServer } from '../support/server.ts';
 
 const register = (url: string, body: unknown) => rawRequest(url, { method: 'POST', path: '/api/v1/agents/register', contentType: 'application/json', body: JSON.stringify(body) });
 
@@ -36,9 +36,9 @@ test("a user's join token makes a private agent, an admin's a shared one", async
   assert.equal(vps.status, 201);
   assert.equal(vps.body.owner, undefined);
   const agent = await server.app.store.get({ kind: 'Agent', name: 'alice-laptop' });
-  assert.deepEqual(agent.spec, { unschedulable: false, owner: 'alice' });
+  assert.deepEqual(agent.spec, { unschedulable: false, owner: 'alice', joinedBy: 'alice' });
   assert.deepEqual(agent.metadata.labels, { zone: 'home' });
-  assert.deepEqual((await server.app.store.get({ kind: 'Agent', name: 'vps-1' })).spec, { unschedulable: false });
+  assert.deepEqual((await server.app.store.get({ kind: 'Agent', name: 'vps-1' })).spec, { unschedulable: false, joinedBy: ADMIN.username }, "shared, and the admin's processes run there");
 
   // The credential opens the agent connection and nothing else; user tokens never open it.
   assert.equal(await upgradeStatus(server.url, String(laptop.body.token)), 101);

@@ -1,8 +1,11 @@
 // The API as a user meets it, over real HTTP on a loopback port.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { LatticeApiError } from '../../client/api-client.ts';
+import { build } from '../../controlplane/app.ts';
 import type { Workload } from '../../schemas/types.gen.ts';
 import { rawRequest, startTestServer } from '../support/server.ts';
 
@@ -114,6 +117,11 @@ test('registration rules: names, passwords, duplicates, closed registration', as
   await assert.rejects(server.client.register('system', 'system-password'), refused(400, /reserved/));
   await assert.rejects(server.client.login('alice', 'wrong-password'), refused(401, /wrong username or password/));
   await assert.rejects(server.client.login('nobody', 'wrong-password'), refused(401, /wrong username or password/));
+  // JSON types are kept: a number is not a password, whatever its digits.
+  const numeric = await rawRequest(server.url, { method: 'POST', path: '/api/v1/auth/register', contentType: 'application/json', body: '{"username":"dora","password":12345678}' });
+  assert.equal(numeric.status, 400);
+  assert.match(numeric.body.message ?? '', /password/);
+  await assert.rejects(server.client.login('dora', '12345678'), refused(401), 'and nothing was created');
 
   const closed = await startTestServer(t, { registration: 'closed' });
   await assert.rejects(closed.client.register('carol', 'carol-password'), refused(403, /closed/));
@@ -147,4 +155,16 @@ test('health, readiness and metrics', async (t) => {
   assert.match(metrics, /^lattice_store_revision 1$/m);
   assert.match(metrics, /^lattice_watchers 0$/m);
   assert.match(metrics, /^lattice_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/apply",le="\+Inf"\} 1$/m);
+});
+
+test('the configured admin username: a user who registered it first is a loud error at start, never silently kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-squat-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = `sqlite:${join(dir, 'lattice.db')}`;
+  // An open server without a configured admin: a stranger takes the name.
+  const open = await startTestServer(t, { db, bootstrapAdmin: undefined });
+  await open.client.register('admin', 'squatter-password');
+  await open.app.close();
+  // The operator configures LATTICE_ADMIN_USERNAME=admin and restarts: the start refuses, saying why.
+  await assert.rejects(build({ config: { db, logger: false, bcryptCost: 4, reconciler: false, bootstrapAdmin: { username: 'admin', password: 'operator-password' } } }), /admin username "admin" belongs to an existing user who is not an admin/);
 });

@@ -2,6 +2,7 @@
 // re-apply or a PUT, never shown without ?showSecrets=true (lists, watch, dry-run diffs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ownValue } from '../../schemas/own-value.ts';
 import type { Secret } from '../../schemas/types.gen.ts';
 import { startTestServer } from '../support/server.ts';
 
@@ -48,4 +49,18 @@ test('spec.generate: a value once on create, kept by re-apply, PUT and a new gen
   const afterPut = await client.get<Secret>('secrets', 'alice', 'db', { showSecrets: true });
   assert.deepEqual(afterPut.spec.data, grown.spec.data);
   assert.equal(afterPut.metadata.labels?.tier, 'db');
+});
+
+test('keys named like properties of every object ("constructor", "toString", "hasOwnProperty") are ordinary keys', async (t) => {
+  const server = await startTestServer(t);
+  const { client } = await server.user('alice');
+  const manifest = { apiVersion: 'lattice/v1', kind: 'Secret', metadata: { name: 'odd' }, spec: { data: { hasOwnProperty: 'kept' }, generate: { constructor: { length: 12 }, toString: {} } } };
+  await client.apply([manifest]);
+  const shown = await client.get<Secret>('secrets', 'alice', 'odd', { showSecrets: true });
+  assert.deepEqual(Object.keys(shown.spec.data!).sort(), ['constructor', 'hasOwnProperty', 'toString']);
+  assert.match(ownValue(shown.spec.data, 'constructor') ?? '', /^[A-Za-z0-9]{12}$/);
+  assert.match(ownValue(shown.spec.data, 'toString') ?? '', /^[A-Za-z0-9]{32}$/);
+  assert.equal(ownValue(shown.spec.data, 'hasOwnProperty'), 'kept');
+  await client.apply([manifest]);
+  assert.deepEqual((await client.get<Secret>('secrets', 'alice', 'odd', { showSecrets: true })).spec.data, shown.spec.data, 're-applying keeps every value');
 });

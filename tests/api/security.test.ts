@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT, decodeJwt } from 'jose';
+import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import type { WatchMessage } from '../../client/api-types.ts';
 import type { LatticeClient, WatchParams, WatchStream } from '../../client/api-client.ts';
@@ -71,6 +72,21 @@ interface Answer {
 type RequestInit = Parameters<typeof rawRequest>[1];
 
 const send = (f: Fixture, init: RequestInit): Promise<Answer> => rawRequest(f.server.url, init);
+
+/** POST /auth/login from a given loopback source address (127.0.0.0/8 all reaches the server on 127.0.0.1). */
+function loginFrom(url: string, localAddress: string, username: string, password: string): Promise<Answer> {
+  const body = JSON.stringify({ username, password });
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${url}/api/v1/auth/login`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: new Headers(response.headers as Record<string, string>), body: JSON.parse(text) as Answer['body'] }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 const json = (value: unknown) => ({ contentType: 'application/json', body: JSON.stringify(value) });
 const workload = (name: string, namespace?: string) => ({ apiVersion: 'lattice/v1', kind: 'Workload', metadata: { name, ...(namespace ? { namespace } : {}) }, spec: { image: 'nginx:1' } });
 const applyAs = (f: Fixture, token: string | undefined, manifests: unknown, headers?: Record<string, string>) =>
@@ -466,6 +482,24 @@ const rows: Row[] = [
       assert.ok(right.headers?.get('retry-after'));
       assert.equal((await f.server.client.login('bob', 'bob-password')).tokenType, 'Bearer', 'another user is not limited');
       return right;
+    },
+    status: 429,
+    names: /too many login attempts/,
+  },
+  {
+    name: "a guesser at one address never locks the user out at another; guessing from many addresses meets a slower per-user limit",
+    server: {},
+    seed: false,
+    run: async (f) => {
+      const login = (from: string, password: string) => loginFrom(f.server.url, from, 'alice', password);
+      for (let i = 1; i <= 10; i++) assert.equal((await login('127.0.0.2', `wrong-password-${i}`)).status, 401, `failure ${i}`);
+      assert.equal((await login('127.0.0.2', 'alice-password')).status, 429, 'the guessing address is stopped, even with the right password');
+      assert.equal((await login('127.0.0.1', 'alice-password')).status, 200, 'alice at her own address logs in');
+      // 100 failures spread over ten addresses: every address is now stopped for alice, a new one too.
+      for (let a = 3; a <= 11; a++) for (let i = 1; i <= 10; i++) assert.equal((await login(`127.0.0.${a}`, `wrong-${i}`)).status, 401, `127.0.0.${a} failure ${i}`);
+      assert.equal((await login('127.0.0.12', 'wrong-again')).status, 429, 'the per-user limit over every address');
+      assert.equal((await loginFrom(f.server.url, '127.0.0.12', 'bob', 'bob-password')).status, 200, 'another user is not limited');
+      return login('127.0.0.1', 'alice-password');
     },
     status: 429,
     names: /too many login attempts/,

@@ -2,10 +2,12 @@
 // bookmarks, and cutting off a consumer that stops reading.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import type { WatchMessage } from '../../client/api-types.ts';
 import type { WatchStream } from '../../client/api-client.ts';
-import { startTestServer } from '../support/server.ts';
+import { rawRequest, startTestServer } from '../support/server.ts';
 
 const workload = (name: string, annotations?: Record<string, string>) => ({
   apiVersion: 'lattice/v1',
@@ -88,7 +90,7 @@ test('a watch from a compacted resourceVersion gets ERROR 410 and the stream end
 });
 
 test('idle watchers get BOOKMARKs with the revision to resume from', async (t) => {
-  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 100, maxBufferedBytes: 8 * 1024 * 1024 } });
+  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 100, maxBufferedBytes: 8 * 1024 * 1024, stallMs: 10_000 } });
   const { client: alice } = await server.user('alice');
   const { client: bob } = await server.user('bob');
   const stream = alice.watch({ kind: 'Workload', resourceVersion: '0' });
@@ -104,7 +106,7 @@ test('idle watchers get BOOKMARKs with the revision to resume from', async (t) =
 });
 
 test('a consumer that stops reading is cut off with a reason instead of buffering without bound', async (t) => {
-  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 60_000, maxBufferedBytes: 64 * 1024 } });
+  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 60_000, maxBufferedBytes: 64 * 1024, stallMs: 10_000 } });
   const { client: alice, accessToken } = await server.user('alice');
   const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/watch?kind=Workload&resourceVersion=0`, { headers: { authorization: `Bearer ${accessToken}` } });
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
@@ -119,4 +121,45 @@ test('a consumer that stops reading is cut off with a reason instead of bufferin
   const { code, reason } = await closed;
   assert.equal(code, 1008);
   assert.match(reason, /^slow consumer: over 65536 bytes unread; resume from \d+$/);
+});
+
+test("a watch's initial list goes out as fast as the client reads: a reader gets all of it, one that reads nothing is cut off, /healthz keeps answering", { timeout: 90_000 }, async (t) => {
+  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 60_000, maxBufferedBytes: 8 * 1024 * 1024, stallMs: 500 } });
+  const { client: alice, accessToken } = await server.user('alice');
+  // 1,000 objects of 10 KB: 10 MB, more than the kernel holds for a loopback connection whose
+  // client reads nothing (its receive buffer stays at 128 KB, the server's send buffer takes 4 MB).
+  const blob = 'x'.repeat(10_000);
+  for (let batch = 0; batch < 4; batch++) await alice.apply(Array.from({ length: 250 }, (_, i) => workload(`w-${batch}-${i}`, { blob })));
+  const adminToken = (await server.admin()).options.token;
+  const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(String((await rawRequest(server.url, { path: '/metrics', token: adminToken })).body))?.[1] ?? 0);
+
+  // A client that sends the upgrade and then reads nothing at all (a bare TCP socket, paused).
+  const { port } = new URL(server.url);
+  const stalled = connect(Number(port), '127.0.0.1');
+  t.after(() => stalled.destroy());
+  await new Promise((resolve) => stalled.once('connect', resolve));
+  stalled.pause();
+  stalled.write(
+    `GET /api/v1/watch?kind=Workload HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${accessToken}\r\n\r\n`,
+  );
+  const deadline = Date.now() + 30_000;
+  while ((await metric('lattice_watch_slow_consumers_total')) < 1 && Date.now() < deadline) {
+    assert.equal((await rawRequest(server.url, { path: '/healthz' })).status, 200, '/healthz answers meanwhile');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(await metric('lattice_watch_slow_consumers_total'), 1, 'the server gave up on the client that reads nothing');
+
+  // A client that reads gets every object, far past the window.
+  const reader = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/watch?kind=Workload`, { headers: { authorization: `Bearer ${accessToken}` } });
+  let added = 0;
+  await new Promise<void>((resolve, reject) => {
+    reader.once('error', reject);
+    reader.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { type: string }).type === 'ADDED' && ++added === 1_000) resolve();
+    });
+  });
+  reader.close();
+  assert.equal(added, 1_000);
+  assert.equal(await metric('lattice_watch_slow_consumers_total'), 1, 'the reader was never cut off');
 });

@@ -18,7 +18,8 @@ function agent(name: string, options: { cpu?: string; ready?: boolean; owner?: s
     apiVersion: 'lattice/v1',
     kind: 'Agent',
     metadata: { name, ...(options.labels ? { labels: options.labels } : {}) },
-    spec: options.owner ? { owner: options.owner } : {},
+    // alice's shared agent (she joined it), or someone's private one.
+    spec: options.owner ? { owner: options.owner, joinedBy: options.owner } : { joinedBy: 'alice' },
     status: {
       conditions: [{ type: 'Ready', status: options.ready === false ? 'False' : 'True', reason: 'Heartbeat', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
       allocatable: { cpu: options.cpu ?? '2', memory: '1Gi' },
@@ -77,10 +78,10 @@ const cases: { name: string; workload: Workload; instances?: Instance[]; agents:
     plan: ['a: keep 0, deploy 1, stop web-1 (Replaced)', 'b: keep 0, deploy 1'],
   },
   {
-    name: 'no room: the rest waits with the reason',
+    name: "no room: the rest waits with the reason, which never counts another user's private agent",
     workload: workload(V1, 3),
     agents: [agent('a', { cpu: '1' }), agent('b', { ready: false }), agent('c', { owner: 'bob' })],
-    plan: ['a: keep 0, deploy 2', 'pending 1: 0/3 agents can run it: 1 not ready, 1 private to another user, 1 lacks cpu (needs 500m)'],
+    plan: ['a: keep 0, deploy 2', 'pending 1: 0/2 agents can run it: 1 not ready, 1 lacks cpu (needs 500m)'],
   },
   { name: 'lost instances are not kept (nothing runs to stop)', workload: workload(V1, 1), instances: [instance('web-1', 'b', V1, { lost: true })], agents: [agent('a')], plan: ['a: keep 0, deploy 1'] },
   { name: 'replicas 0 stops everything', workload: workload(V1, 0), instances: [instance('web-1', 'a', V1)], agents: [agent('a')], plan: ['a: keep 0, deploy 0, stop web-1 (ScaledDown)'] },

@@ -6,6 +6,7 @@ import {
   SLEEPER,
   e2eTest,
   findPids,
+  getAgent,
   getWorkload,
   listInstances,
   scriptWorkload,
@@ -131,4 +132,65 @@ e2eTest('unschedulable: a selector no agent matches and a memory request no agen
   const stillHuge = await getWorkload(user, ns, 'huge');
   assert.equal(stillHuge?.status?.phase, 'Pending');
   assert.match(stillHuge?.status?.conditions?.find((c) => c.type === 'Progressing')?.message ?? '', /0\/2 agents .*memory/);
+});
+
+e2eTest("trust: a shared agent runs only its owner's process workloads unless it opted in; the Agent shows the opt-in", { timeout: 90_000 }, async (env) => {
+  const { admin, user, namespace: ns } = env;
+  // Joined with the admin's token: a shared agent the admin runs, started without --allow-tenant-processes.
+  await env.startAgent({ name: 'owned', tenantProcesses: false });
+  assert.equal((await getAgent(admin, 'owned'))?.spec.joinedBy, 'root-admin');
+  assert.equal((await getAgent(user, 'owned'))?.status?.tenantProcesses, false, 'a tenant sees that this agent keeps processes to its owner');
+  const strangerMarker = env.marker('stranger');
+  await user.apply([scriptWorkload('stranger', strangerMarker, SLEEPER)]);
+  const refused = await waitFor(
+    async () => {
+      const progressing = (await getWorkload(user, ns, 'stranger'))?.status?.conditions?.find((c) => c.type === 'Progressing');
+      return progressing?.reason === 'Unschedulable' && progressing;
+    },
+    20_000,
+    "the tenant's process workload to be unschedulable",
+  );
+  assert.equal(refused.message, '0/1 agents can run it: 1 runs processes only for its owner');
+  assert.deepEqual(findPids(strangerMarker), [], 'nothing of the tenant ran on the shared agent');
+
+  // The owner's own process workload runs there.
+  const ownMarker = env.marker('own');
+  await admin.apply([scriptWorkload('own', ownMarker, SLEEPER)]);
+  await waitFor(async () => (await getWorkload(admin, 'root-admin', 'own'))?.status?.phase === 'Running', 20_000, "the owner's workload Running");
+  assert.equal(findPids(ownMarker).length, 1);
+
+  // An agent whose owner opted in takes the tenant's workload, and says so.
+  await env.startAgent({ name: 'open-house' });
+  assert.equal((await getAgent(user, 'open-house'))?.status?.tenantProcesses, true);
+  const placed = await waitFor(async () => (await listInstances(user, ns, 'stranger')).find((i) => i.status?.state === 'Running'), 20_000, 'the tenant workload Running on open-house');
+  assert.equal(placed.spec.agent, 'open-house');
+  assert.equal(findPids(strangerMarker).length, 1);
+});
+
+e2eTest('a secretKeyRef to a key the Secret lacks waits with the reason, even for a key named like a property of every object ("constructor")', { timeout: 60_000 }, async (env) => {
+  const { user, namespace: ns } = env;
+  await env.startAgent({ name: 'keeper' });
+  const marker = env.marker('keyed');
+  const secret = { apiVersion: 'lattice/v1', kind: 'Secret', metadata: { name: 'creds' }, spec: { data: { user: 'app' } } };
+  const workload = scriptWorkload('keyed', marker, "console.log('value=' + process.env.CTOR); setInterval(() => {}, 1 << 30)", {
+    env: [{ name: 'CTOR', valueFrom: { secretKeyRef: { name: 'creds', key: 'constructor' } } }],
+  });
+  await user.apply([secret, workload]);
+  const waiting = await waitFor(
+    async () => (await listInstances(user, ns, 'keyed')).find((i) => /waiting for key constructor in secret creds/.test(i.status?.message ?? '')),
+    20_000,
+    'the instance to wait for the key',
+  );
+  assert.equal(waiting.status?.state, 'Pending');
+  await sleep(1_000);
+  assert.deepEqual(findPids(marker), [], 'it did not start with an empty value');
+
+  await user.apply([{ ...secret, spec: { data: { user: 'app', constructor: 'c0nstruct' } } }]);
+  await waitFor(async () => (await getWorkload(user, ns, 'keyed'))?.status?.phase === 'Running', 20_000, 'keyed Running once the key exists');
+  const log = async () => {
+    let text = '';
+    for await (const chunk of user.logs(ns, 'keyed')) text += chunk;
+    return text;
+  };
+  await waitFor(async () => (await log()).includes('value=c0nstruct'), 10_000, 'the process got the value');
 });

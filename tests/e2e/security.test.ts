@@ -2,12 +2,15 @@
 // an agent cannot write the status of (or finish) another agent's Instance; a malformed message
 // ends the connection with 1008 (policy violation).
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { AgentMessage, Instance, ObservedInstance } from '../../schemas/types.gen.ts';
 import {
   agentCredential,
   e2eTest,
   findPids,
+  getAgent,
   getWorkload,
   isAlive,
   listInstances,
@@ -186,4 +189,39 @@ e2eTest('security: agent credential only opens the agent socket; user tokens nev
   await sleep(300);
   assert.deepEqual(findPids(marker), [victimPid]);
   assert.ok(!victim.output().includes('disconnected'), 'victim kept its connection');
+});
+
+e2eTest('agent credentials: a copy used beside the live agent shows on the Agent; rotating revokes the old one at once and the agent carries on; joining again revokes too', { timeout: 90_000 }, async (env) => {
+  const { user, admin, namespace: ns, url } = env;
+  const steady = await env.startAgent({ name: 'steady' });
+  const stolen = agentCredential(steady).token;
+  const copy = await connectAgent(url, stolen);
+  copy.send({ type: 'hello', agent: HELLO_FACTS, instances: [] });
+  const warned = await waitFor(
+    async () => (await getAgent(admin, 'steady'))?.status?.conditions?.find((c) => c.type === 'SecondConnection' && c.status === 'True'),
+    10_000,
+    'the SecondConnection condition on the Agent',
+  );
+  assert.equal(warned.reason, 'CredentialReused');
+  assert.match(warned.message ?? '', /presented this agent's credential .* while the one from 127\.0\.0\.1 was live .* run `lattice agent rotate` on its machine/);
+  copy.socket.terminate();
+
+  // The owner rotates on the agent's machine: the copy is worthless at once, the agent reconnects with the new one.
+  const rotate = env.spawn('lattice agent rotate', ['agent', 'rotate', '--data-dir', steady.dataDir]);
+  assert.equal((await rotate.exited).code, 0, rotate.output());
+  assert.match(rotate.stdout(), /agent steady: credential rotated; the previous one is revoked/);
+  assert.equal(await upgradeStatus(url, stolen), 401, 'the old credential is refused');
+  const fresh = agentCredential(steady).token;
+  assert.notEqual(fresh, stolen);
+  assert.equal(statSync(join(steady.dataDir, 'credential.json')).mode & 0o777, 0o600);
+  const marker = env.marker('after-rotate');
+  await user.apply([scriptWorkload('after-rotate', marker, SLEEPER)]);
+  const placed = await waitFor(async () => (await listInstances(user, ns, 'after-rotate')).find((i) => i.status?.state === 'Running'), 20_000, 'a workload Running on the rotated agent');
+  assert.equal(placed.spec.agent, 'steady');
+  assert.equal(findPids(marker).length, 1);
+
+  // Joining again under the same name also replaces the credential: the one before is refused.
+  const rejoined = await fetch(`${url}/api/v1/agents/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: env.joinToken, name: 'steady' }) });
+  assert.equal(rejoined.status, 201);
+  assert.equal(await upgradeStatus(url, fresh), 401, 'the credential from before the new join is refused');
 });

@@ -72,6 +72,11 @@ e2eTest('lattice up (grace 2 s, heartbeat 0.5 s): serves, writes a context, runs
   const context = config.contexts.local!;
   assert.equal(context.server, `http://127.0.0.1:${port}`);
   assert.equal(statSync(configFile).mode & 0o777, 0o600, 'the CLI config is private');
+  // What holds password hashes, the JWT key, the admin's password and the agent's credential.
+  for (const file of ['lattice.db', 'lattice.db-wal', 'admin.json', 'agent/credential.json']) {
+    assert.equal(statSync(join(dataDir, file)).mode & 0o777, 0o600, `${file} is readable by its owner only`);
+  }
+  assert.match(first.proc.stdout(), /processes for admin only/, "up says whose processes its agent runs");
   const client = new LatticeClient({ server: context.server, token: context.token });
 
   const applied = Date.now();

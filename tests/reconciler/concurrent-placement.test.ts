@@ -42,6 +42,7 @@ test('40 workloads placed at once on agents with room for 12: exactly 12 bound, 
       capacity: { cpu, memory: '1Gi' },
       allocatable: { cpu, memory: '1Gi' },
       runtimes: ['process'],
+      tenantProcesses: true,
       conditions: [{ type: 'Ready', status: 'True', reason: 'AgentConnected', message: '', lastTransitionTime: new Date().toISOString() }],
     });
   }
@@ -78,6 +79,7 @@ test("the caches hold one copy of a Workload's spec: its Instances' templates ar
     capacity: { cpu: '1', memory: '1Gi' },
     allocatable: { cpu: '1', memory: '1Gi' },
     runtimes: ['process'],
+    tenantProcesses: true,
     conditions: [{ type: 'Ready', status: 'True', reason: 'AgentConnected', message: '', lastTransitionTime: new Date().toISOString() }],
   });
   const reconciler = new Reconciler({ store, link: quietLink(['small']) });

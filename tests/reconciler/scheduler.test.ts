@@ -8,13 +8,15 @@ import type { WorkloadSpec } from '../../schemas/types.gen.ts';
 const Mi = 1024 ** 2;
 const Gi = 1024 ** 3;
 
-/** A Ready shared agent with both runtimes, 4 cpus and 8Gi, nothing bound. */
+/** A Ready shared agent that alice runs, with both runtimes, 4 cpus and 8Gi, nothing bound. */
 function agent(overrides: Partial<SchedulingAgent> = {}): SchedulingAgent {
   return {
     name: 'a',
     labels: {},
     ready: true,
     unschedulable: false,
+    joinedBy: 'alice',
+    tenantProcesses: false,
     runtimes: ['docker', 'process'],
     allocatable: { milliCpu: 4000, memoryBytes: 8 * Gi },
     allocated: { milliCpu: 0, memoryBytes: 0 },
@@ -52,8 +54,13 @@ const cases: Case[] = [
   // Each filter alone.
   { name: 'not ready', request: request(), agents: [agent({ ready: false })], want: { reason: '0/1 agents can run it: 1 not ready' } },
   { name: 'unschedulable', request: request(), agents: [agent({ unschedulable: true })], want: { reason: '0/1 agents can run it: 1 unschedulable' } },
-  { name: 'private to another user', request: request({ tenant: 'alice' }), agents: [agent({ owner: 'bob' })], want: { reason: '0/1 agents can run it: 1 private to another user' } },
+  { name: 'private to another user (not even counted)', request: request({ tenant: 'alice' }), agents: [agent({ owner: 'bob' })], want: { reason: 'no agent that alice may use has joined' } },
+  { name: "another user's private agents are left out of the count", request: request({ tenant: 'alice', cpu: '8' }), agents: [agent({ name: 'p', owner: 'bob' }), agent({ name: 'q', owner: 'bob' }), agent({ name: 's' })], want: { reason: '0/1 agents can run it: 1 lacks cpu (needs 8)' } },
   { name: 'private to the tenant: allowed', request: request({ tenant: 'bob' }), agents: [agent({ owner: 'bob' })], want: { agent: 'a' } },
+  { name: "another tenant's process on a shared agent", request: request({ tenant: 'bob' }), agents: [agent()], want: { reason: '0/1 agents can run it: 1 runs processes only for its owner' } },
+  { name: "another tenant's image on a shared agent: allowed", request: request({ tenant: 'bob', image: 'nginx:1' }), agents: [agent()], want: { agent: 'a' } },
+  { name: 'an agent that opted in runs every tenant’s processes', request: request({ tenant: 'bob' }), agents: [agent({ tenantProcesses: true })], want: { agent: 'a' } },
+  { name: 'a shared agent nobody joined (configured token) runs no tenant’s processes', request: request(), agents: [agent({ joinedBy: undefined })], want: { reason: '0/1 agents can run it: 1 runs processes only for its owner' } },
   { name: 'image needs docker', request: request({ image: 'nginx:1' }), agents: [agent({ runtimes: ['process'] })], want: { reason: '0/1 agents can run it: 1 lacks the docker runtime' } },
   { name: 'command needs process', request: request(), agents: [agent({ runtimes: ['docker'] })], want: { reason: '0/1 agents can run it: 1 lacks the process runtime' } },
   { name: 'agent with no runtimes', request: request({ image: 'nginx:1' }), agents: [agent({ runtimes: [] })], want: { reason: '0/1 agents can run it: 1 lacks the docker runtime' } },
@@ -107,7 +114,7 @@ const cases: Case[] = [
     ],
     want: {
       reason:
-        '0/10 agents can run it: 2 not ready, 1 unschedulable, 1 private to another user, 1 lacks the docker runtime, ' +
+        '0/9 agents can run it: 2 not ready, 1 unschedulable, 1 lacks the docker runtime, ' +
         '2 do not match placement.agentSelector tier=db, 2 lack cpu (needs 2), 1 lacks memory (needs 4Gi)',
     },
   },

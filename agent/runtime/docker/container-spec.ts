@@ -7,6 +7,8 @@
 //   lattice.instance  the instance uid         lattice.run   0 for the first run, +1 per restart
 //   lattice.workload  <namespace>/<workload>   lattice.spec  the DeploySpec without env (JSON)
 //   lattice.ports     host ports of this run (host networking only, JSON)
+// Volumes carry lattice.workload and lattice.volume: a volume is mounted only for the workload
+// its labels name.
 // Env is not in a label: it may hold secrets, and docker keeps it in the container's config anyway.
 import type Docker from 'dockerode';
 import { parseCpu, parseMemory } from '../../../schemas/quantity.ts';
@@ -21,6 +23,7 @@ export const LABEL = {
   workload: 'lattice.workload',
   spec: 'lattice.spec',
   ports: 'lattice.ports',
+  volume: 'lattice.volume',
 } as const;
 
 /** bridge: ports published on the host by docker; host: the container shares the agent's network. */
@@ -35,14 +38,31 @@ export interface RunOptions {
   publishAddress: string;
 }
 
-/** Docker allows [a-zA-Z0-9][a-zA-Z0-9_.-]*; Lattice names are DNS labels, so this always fits. */
-export function containerName(spec: DeploySpec, run: number): string {
-  return `lattice-${spec.namespace}-${spec.name}-${run}`;
+// Names are built from DNS labels joined by '.', which no label contains: two different
+// (namespace, name) pairs never give one name, whatever '-' they hold ("bob" + "ice-db" and
+// "bob-ice" + "db" once both gave lattice-bob-ice-db).
+
+/** Docker allows [a-zA-Z0-9][a-zA-Z0-9_.-]*: lattice.<namespace>.<instance>.<run>. */
+export function containerName(spec: Pick<DeploySpec, 'namespace' | 'name'>, run: number): string {
+  return `lattice.${spec.namespace}.${spec.name}.${run}`;
 }
 
 /** Named volumes outlive instances: a redeploy (and a rolling update) mounts the same data. */
 export function volumeName(spec: Pick<DeploySpec, 'namespace' | 'workload'>, volume: string): string {
-  return `lattice-${spec.namespace}-${spec.workload}-${volume}`;
+  return `lattice.${spec.namespace}.${spec.workload}.${volume}`;
+}
+
+/** The labels a volume is created with: whose it is, checked before it is mounted again. */
+export function volumeLabels(spec: Pick<DeploySpec, 'namespace' | 'workload'>, volume: string): Record<string, string> {
+  return { [LABEL.workload]: `${spec.namespace}/${spec.workload}`, [LABEL.volume]: volume };
+}
+
+/** Why an existing volume must not be mounted for this workload (it is not provably its own), or undefined. */
+export function volumeRefusal(spec: Pick<DeploySpec, 'namespace' | 'workload'>, volume: string, labels: Record<string, string> | null | undefined): string | undefined {
+  const want = volumeLabels(spec, volume);
+  if (Object.entries(want).every(([key, value]) => labels?.[key] === value)) return undefined;
+  const owner = labels?.[LABEL.workload];
+  return `volume ${volumeName(spec, volume)} exists but ${owner ? `belongs to ${owner}` : 'was not created by Lattice for this workload'}; it is not mounted (remove it on the agent to start afresh)`;
 }
 
 /** Ports a person can reach: expose host or tunnel. */

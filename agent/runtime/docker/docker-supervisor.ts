@@ -10,7 +10,7 @@ import { HealthMonitor, type ProbeResult } from '../health-check.ts';
 import { onHostPorts, preferContainerPorts, type HostPorts } from '../host-ports.ts';
 import { afterExit, afterStartFailure, observe, type Outcome } from '../restart-policy.ts';
 import type { DeploySpec, InstanceState, ObservedInstance } from '../types.ts';
-import { LABEL, createOptions, publishedPorts, type DockerNetwork, type RecoveredRun } from './container-spec.ts';
+import { LABEL, createOptions, publishedPorts, volumeLabels, volumeName, volumeRefusal, type DockerNetwork, type RecoveredRun } from './container-spec.ts';
 import { ImagePullError, ensureImage } from './docker-image.ts';
 
 export interface DockerSupervisorOptions {
@@ -186,6 +186,11 @@ export class DockerSupervisor {
     }
     if (this.halted) return;
     try {
+      const refusal = await this.ensureVolumes();
+      if (refusal) {
+        if (!this.halted) this.runFailed(refusal);
+        return;
+      }
       this.hostPorts = this.options.network === 'host' ? await preferContainerPorts(this.spec.template.ports) : {};
       const container = await this.createContainer();
       if (this.halted) return;
@@ -219,14 +224,41 @@ export class DockerSupervisor {
     }
   }
 
-  /** Creates this run's container; a leftover of the same name (a create the agent did not see finish) is replaced. */
+  /**
+   * Creates the workload's named volumes with their ownership labels, or checks the labels of
+   * those that exist. The reason when one is not provably this workload's (it is then not mounted).
+   */
+  private async ensureVolumes(): Promise<string | undefined> {
+    for (const { name } of this.spec.template.volumes ?? []) {
+      const volume = volumeName(this.spec, name);
+      const existing = await this.options.docker
+        .getVolume(volume)
+        .inspect()
+        .catch((error: unknown) => {
+          if (statusCode(error) === 404) return undefined;
+          throw error;
+        });
+      if (existing) {
+        const refusal = volumeRefusal(this.spec, name, existing.Labels);
+        if (refusal) return refusal;
+        continue;
+      }
+      await this.options.docker.createVolume({ Name: volume, Labels: volumeLabels(this.spec, name) });
+    }
+    return undefined;
+  }
+
+  /** Creates this run's container; a leftover of this instance's under the same name (a create the agent did not see finish) is replaced. */
   private async createContainer(): Promise<Docker.Container> {
     const options = createOptions(this.spec, { run: this.run, network: this.options.network, hostPorts: this.hostPorts, publishAddress: this.options.publishAddress });
     try {
       return await this.options.docker.createContainer(options);
     } catch (error) {
       if (statusCode(error) !== 409) throw error;
-      await this.options.docker.getContainer(options.name!).remove({ force: true });
+      const leftover = this.options.docker.getContainer(options.name!);
+      const owner = (await leftover.inspect()).Config.Labels?.[LABEL.instance];
+      if (owner !== this.spec.uid) throw new Error(`a container named ${options.name} exists and is not this instance's`);
+      await leftover.remove({ force: true });
       return this.options.docker.createContainer(options);
     }
   }
