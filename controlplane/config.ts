@@ -10,6 +10,10 @@ export interface ServerConfig {
   bcryptCost: number;
   /** Who may register: anyone (open) or nobody (closed; an admin comes from bootstrapAdmin). */
   registration: 'open' | 'closed';
+  /** What one user may hold open at once (429 past it). */
+  limits: { watchesPerUser: number; logStreamsPerUser: number };
+  /** Registration attempts one address may make in an hour (429 past it). */
+  registrationsPerAddressPerHour: number;
   bootstrapAdmin?: { username: string; password: string };
   bodyLimitBytes: number;
   /** Origins allowed to call the API from a browser; none by default. */
@@ -40,6 +44,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   refreshTokenTtlSeconds: 30 * 24 * 3600,
   bcryptCost: 10,
   registration: 'open',
+  registrationsPerAddressPerHour: 20,
+  limits: { watchesPerUser: 100, logStreamsPerUser: 20 },
   bodyLimitBytes: 4 * 1024 * 1024,
   corsOrigins: [],
   login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
@@ -62,6 +68,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
   if (env.LATTICE_JWT_SECRET) config.jwtSecret = env.LATTICE_JWT_SECRET;
   if (env.LATTICE_ACCESS_TOKEN_TTL) config.accessTokenTtlSeconds = positiveInt('LATTICE_ACCESS_TOKEN_TTL', env.LATTICE_ACCESS_TOKEN_TTL);
   if (env.LATTICE_REGISTRATION) config.registration = oneOf('LATTICE_REGISTRATION', env.LATTICE_REGISTRATION, ['open', 'closed'] as const);
+  if (env.LATTICE_WATCHES_PER_USER || env.LATTICE_LOG_STREAMS_PER_USER) {
+    config.limits = {
+      watchesPerUser: env.LATTICE_WATCHES_PER_USER ? positiveInt('LATTICE_WATCHES_PER_USER', env.LATTICE_WATCHES_PER_USER) : DEFAULT_CONFIG.limits.watchesPerUser,
+      logStreamsPerUser: env.LATTICE_LOG_STREAMS_PER_USER ? positiveInt('LATTICE_LOG_STREAMS_PER_USER', env.LATTICE_LOG_STREAMS_PER_USER) : DEFAULT_CONFIG.limits.logStreamsPerUser,
+    };
+  }
+  if (env.LATTICE_REGISTRATIONS_PER_HOUR) config.registrationsPerAddressPerHour = positiveInt('LATTICE_REGISTRATIONS_PER_HOUR', env.LATTICE_REGISTRATIONS_PER_HOUR);
   if (env.LATTICE_ADMIN_USERNAME || env.LATTICE_ADMIN_PASSWORD) {
     if (!env.LATTICE_ADMIN_USERNAME || !env.LATTICE_ADMIN_PASSWORD) throw new Error('set both LATTICE_ADMIN_USERNAME and LATTICE_ADMIN_PASSWORD, or neither');
     config.bootstrapAdmin = { username: env.LATTICE_ADMIN_USERNAME, password: env.LATTICE_ADMIN_PASSWORD };

@@ -45,6 +45,7 @@ export class AuthService {
   /** Wrong passwords for a user from anywhere: a slower limit against guessing from many addresses. */
   private readonly failuresPerUser: WindowLimiter;
   private readonly attemptsPerAddress: WindowLimiter;
+  private readonly registrationsPerAddress: WindowLimiter;
   // Compared against when the user does not exist, so a login takes as long either way. Made on
   // the thread pool at the first such login: hashed at startup, it held up every start.
   private dummyHash: Promise<string> | undefined;
@@ -60,6 +61,7 @@ export class AuthService {
     this.failuresPerUserAddress = new WindowLimiter(config.login.perUserFailures, windowMs);
     this.failuresPerUser = new WindowLimiter(config.login.perUserFailures * USER_FAILURES_FROM_ANYWHERE, windowMs * USER_FAILURES_FROM_ANYWHERE);
     this.attemptsPerAddress = new WindowLimiter(config.login.perAddressAttempts, windowMs);
+    this.registrationsPerAddress = new WindowLimiter(config.registrationsPerAddressPerHour, 3_600_000);
   }
 
   static async create(store: ObjectStore, config: ServerConfig, now: () => Date = () => new Date()): Promise<AuthService> {
@@ -86,8 +88,15 @@ export class AuthService {
     await this.createUser(username, password, 'admin');
   }
 
-  async register(username: unknown, password: unknown): Promise<{ username: string; namespace: string }> {
+  /** Every attempt counts against the address (each costs a bcrypt hash, and names are not to be farmed). */
+  async register(username: unknown, password: unknown, address: string): Promise<{ username: string; namespace: string }> {
     if (this.config.registration === 'closed') throw new ApiError('Forbidden', 'registration is closed on this server; ask an admin for an account');
+    const wait = this.registrationsPerAddress.retryAfter(address);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new ApiError('TooManyRequests', `too many registrations from this address (at most ${this.config.registrationsPerAddressPerHour} an hour); try again in ${seconds} s`, [], { 'retry-after': String(seconds) });
+    }
+    this.registrationsPerAddress.record(address);
     return this.createUser(username, password, 'user');
   }
 

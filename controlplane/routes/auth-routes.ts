@@ -28,7 +28,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
   app.post('/auth/register', { config: { public: true }, schema: { body: credentials } }, async (request, reply) => {
     const { username, password } = request.body as { username: string; password: string };
     reply.code(201);
-    return app.auth.register(username, password);
+    return app.auth.register(username, password, request.ip);
   });
 
   app.post('/auth/login', { config: { public: true }, schema: { body: credentials, response: { 200: tokenPair } } }, async (request) => {

@@ -12,6 +12,7 @@ import { canRead, present } from '../access.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { badRequest, forbidden, parseParam } from '../errors.ts';
 import { sendBatched } from '../socket-batching.ts';
+import { ConcurrentPerUser } from '../user-limits.ts';
 
 interface WatchParams {
   kind?: string;
@@ -52,6 +53,7 @@ const CLOSE_POLICY = 1008;
 const CLOSE_INTERNAL = 1011;
 
 export async function watchRoutes(app: FastifyInstance): Promise<void> {
+  const watches = new ConcurrentPerUser(app.config.limits.watchesPerUser, 'watches');
   app.get(
     '/watch',
     {
@@ -66,9 +68,18 @@ export async function watchRoutes(app: FastifyInstance): Promise<void> {
         if (kind !== undefined && !isKindName(kind)) throw badRequest(`kind: unknown kind ${JSON.stringify(kind)}; one of ${Object.keys(KINDS).join(', ')}`);
         if (namespace !== undefined && !canUseNamespace(request.principal, namespace)) throw forbidden(`you have no access to namespace ${JSON.stringify(namespace)}`);
         if (labelSelector !== undefined) parseParam(() => parseLabelSelector(labelSelector));
+        watches.check(request.principal.username);
       },
     },
     (socket, request) => {
+      let release: () => void;
+      try {
+        release = watches.acquire(request.principal.username);
+      } catch (error) {
+        socket.close(CLOSE_POLICY, (error as Error).message);
+        return;
+      }
+      socket.once('close', release);
       void streamWatch(app, socket, request);
     },
   );

@@ -12,6 +12,7 @@ import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { ApiError, forbidden, notFound } from '../errors.ts';
 import { AgentRequestError, type LogStream } from '../agents/agent-requests.ts';
+import { ConcurrentPerUser } from '../user-limits.ts';
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
 const params = { type: 'object', required: ['namespace', 'name'], properties: { namespace: dnsLabel, name: dnsLabel } } as const;
@@ -91,7 +92,10 @@ async function* mergeLines(streams: { prefix: string; stream: LogStream }[]): As
 }
 
 export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void> {
+  const logStreams = new ConcurrentPerUser(app.config.limits.logStreamsPerUser, 'log streams');
   app.get('/namespaces/:namespace/workloads/:name/logs', { schema: { params, querystring: logsQuery } }, async (request, reply) => {
+    const release = logStreams.acquire(request.principal.username);
+    reply.raw.once('close', release);
     const query = request.query as LogsQuery;
     const instances = await placedInstances(app, request, query.instance);
     const { name } = request.params as { name: string };

@@ -40,6 +40,10 @@ test('create options: labels, env with PORT, limits, volumes; the env (secrets) 
   assert.equal(options.HostConfig!.NanoCpus, 1_500_000_000);
   assert.equal(options.HostConfig!.Memory, 256 * 1024 * 1024);
   assert.deepEqual(options.HostConfig!.RestartPolicy, { Name: 'no' });
+  assert.deepEqual(options.HostConfig!.SecurityOpt, ['no-new-privileges']);
+  assert.equal(options.HostConfig!.PidsLimit, 1024);
+  assert.equal(options.HostConfig!.Privileged, undefined, 'never privileged');
+  assert.equal(options.HostConfig!.Binds, undefined, 'no host paths');
   assert.deepEqual(options.HostConfig!.Mounts, [{ Type: 'volume', Source: 'lattice.alice.db.data', Target: '/var/lib/postgresql/data' }]);
   assert.equal(volumeName(base, 'data'), 'lattice.alice.db.data');
   assert.equal(options.Entrypoint, undefined, "without command the image's entrypoint and cmd stay");

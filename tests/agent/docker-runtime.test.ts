@@ -95,6 +95,9 @@ test('deploy: a labelled container with env, limits and a named volume; its endp
   assert.equal(info.HostConfig.NanoCpus, 250_000_000);
   assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024);
   assert.equal(info.HostConfig.NetworkMode, 'host');
+  assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges']);
+  assert.equal(info.HostConfig.PidsLimit, 1024);
+  assert.equal(info.HostConfig.Privileged, false);
   assert.deepEqual(info.Mounts.map((m) => [m.Type, m.Name, m.Destination]), [['volume', 'lattice.team-a.web.data', '/data']]);
   assert.ok(!(info.Config.Labels['lattice.spec'] ?? '').includes('from docker'), 'the env (which may hold secrets) is not in a label');
 

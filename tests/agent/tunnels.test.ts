@@ -80,10 +80,14 @@ test('an instance that stops being ready lists neither endpoint, and TunnelReady
     ports: [{ name: 'db', containerPort: 5432, protocol: 'tcp', expose: 'tunnel' }],
     healthCheck: { tcp: { port: 'db' }, intervalSeconds: 1, failureThreshold: 1 },
   });
+  // Every report, not a poll of the current state: the Unhealthy moment lasts only until the
+  // restart (a liveness failure), which a slow poll on a loaded machine can miss.
+  const seen: ObservedInstance[] = [];
+  runtime.onChange((i) => seen.push(i));
   await runtime.deploy(instance);
   const open = await waitFor(() => runtime.list().find((i) => tunnelCondition(i)?.status === 'True'), 'TunnelReady=True', 15_000);
   assert.deepEqual(open.endpoints.map((e) => e.expose), ['host', 'tunnel']);
-  const unready = await waitFor(() => runtime.list().find((i) => i.health === 'Unhealthy'), 'the health check failing', 15_000);
+  const unready = await waitFor(() => seen.find((i) => i.health === 'Unhealthy'), 'the health check failing', 15_000);
   assert.deepEqual(unready.endpoints, []);
   assert.equal(tunnelCondition(unready)?.status, 'Unknown');
   assert.equal(tunnelCondition(unready)?.reason, 'WaitingForEndpoint');

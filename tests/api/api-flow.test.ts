@@ -157,6 +157,18 @@ test('health, readiness and metrics', async (t) => {
   assert.match(metrics, /^lattice_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/apply",le="\+Inf"\} 1$/m);
 });
 
+test('registration is rate-limited per address: past the limit 429 with retry-after, and nothing is created', async (t) => {
+  const server = await startTestServer(t, { registrationsPerAddressPerHour: 3 });
+  await server.client.register('reg-1', 'reg-password');
+  await assert.rejects(server.client.register('reg-1', 'reg-password'), refused(409), 'a refused attempt counts too');
+  await server.client.register('reg-2', 'reg-password');
+  const limited = await rawRequest(server.url, { method: 'POST', path: '/api/v1/auth/register', contentType: 'application/json', body: JSON.stringify({ username: 'reg-3', password: 'reg-password' }) });
+  assert.equal(limited.status, 429);
+  assert.match(limited.body.message ?? '', /too many registrations from this address \(at most 3 an hour\)/);
+  assert.ok(Number(limited.headers.get('retry-after')) > 3500);
+  await assert.rejects(server.client.login('reg-3', 'reg-password'), refused(401), 'reg-3 was not created');
+});
+
 test('the configured admin username: a user who registered it first is a loud error at start, never silently kept', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-squat-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -163,3 +163,34 @@ test("a watch's initial list goes out as fast as the client reads: a reader gets
   assert.equal(added, 1_000);
   assert.equal(await metric('lattice_watch_slow_consumers_total'), 1, 'the reader was never cut off');
 });
+
+test('open watches per user are limited: past the limit the upgrade gets 429 naming it; closing one makes room; other users are not counted', async (t) => {
+  const server = await startTestServer(t, { limits: { watchesPerUser: 2, logStreamsPerUser: 20 } });
+  const alice = await server.user('alice');
+  const bob = await server.user('bob');
+  const open = (token: string) =>
+    new Promise<{ socket?: WebSocket; status: number; body: string }>((resolve, reject) => {
+      const socket = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/watch?kind=Workload`, { headers: { authorization: `Bearer ${token}` } });
+      socket.once('open', () => resolve({ socket, status: 101, body: '' }));
+      socket.once('unexpected-response', (_request, response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      socket.once('error', reject);
+    });
+  const first = await open(alice.accessToken);
+  const second = await open(alice.accessToken);
+  assert.deepEqual([first.status, second.status], [101, 101]);
+  const third = await open(alice.accessToken);
+  assert.equal(third.status, 429);
+  assert.match(third.body, /at most 2 open watches per user; close one first/);
+  assert.equal((await open(bob.accessToken)).status, 101, "bob has his own count");
+  const closed = new Promise((resolve) => first.socket!.once('close', resolve));
+  first.socket!.close();
+  await closed;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const again = await open(alice.accessToken);
+  assert.equal(again.status, 101, 'closing one made room');
+  for (const s of [second, again]) s.socket?.close();
+});

@@ -33,6 +33,8 @@ export async function startTestServer(t: TestContext, config: Partial<ServerConf
       // Real bcrypt at its lowest cost: the tests log in a lot, and cost is not what they test.
       bcryptCost: 4,
       bootstrapAdmin: ADMIN,
+      // Tests register many users from 127.0.0.1; the limit itself has its own test.
+      registrationsPerAddressPerHour: 10_000,
       // API tests see objects exactly as written; tests of the loop turn the controllers on.
       reconciler: false,
       ...config,

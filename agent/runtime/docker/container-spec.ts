@@ -26,6 +26,9 @@ export const LABEL = {
   volume: 'lattice.volume',
 } as const;
 
+/** Processes (threads included) one container may hold. */
+export const PIDS_LIMIT = 1024;
+
 /** bridge: ports published on the host by docker; host: the container shares the agent's network. */
 export type DockerNetwork = 'bridge' | 'host';
 
@@ -90,6 +93,11 @@ export function createOptions(spec: DeploySpec, options: RunOptions): Docker.Con
     // die by SIGKILL after the grace period) and reaps zombies.
     Init: true,
     Mounts: (template.volumes ?? []).map((v) => ({ Type: 'volume' as const, Source: volumeName(spec, v.name), Target: v.mountPath })),
+    // Whoever wrote the manifest: never privileged (not set), no host paths (named volumes only),
+    // no gaining privileges through setuid binaries, and a bound on processes (a fork bomb stays
+    // inside its container).
+    SecurityOpt: ['no-new-privileges'],
+    PidsLimit: PIDS_LIMIT,
   };
   if (template.resources?.cpu) host.NanoCpus = parseCpu(template.resources.cpu) * 1_000_000;
   if (template.resources?.memory) {
