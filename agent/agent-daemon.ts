@@ -21,6 +21,10 @@ export interface AgentDaemonOptions {
   version: string;
   /** Offer the process runtime to every tenant that may schedule here, not only the agent's owner. */
   tenantProcesses?: boolean;
+  /** How the docker runtime networks containers, when there is one. */
+  dockerNetwork?: 'bridge' | 'host';
+  /** With host networking: every tenant's containers, not only the owner's. */
+  tenantHostNetwork?: boolean;
   heartbeatMs?: number;
   log?: (message: string) => void;
 }
@@ -70,6 +74,8 @@ export class AgentDaemon {
           version: this.options.version,
           address: this.options.advertiseAddress,
           ...(this.options.tenantProcesses ? { tenantProcesses: true } : {}),
+          ...(this.options.dockerNetwork ? { dockerNetwork: this.options.dockerNetwork } : {}),
+          ...(this.options.tenantHostNetwork ? { tenantHostNetwork: true } : {}),
         },
         instances: this.options.runtime.list(),
       });

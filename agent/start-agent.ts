@@ -31,6 +31,8 @@ export interface StartAgentOptions {
    * from it or each other). Off: only the owner's (the user whose join token it joined with).
    */
   allowTenantProcesses?: boolean;
+  /** With host networking, run other tenants' containers too (they share this machine's network, loopback included). */
+  allowTenantHostNetwork?: boolean;
   /** Opens tunnels for `expose: tunnel` ports (env NGROK_AUTHTOKEN). */
   ngrokAuthtoken?: string;
   /** host:port of the ngrok edge to dial instead of ngrok's public one (env NGROK_SERVER_ADDR). */
@@ -38,8 +40,8 @@ export interface StartAgentOptions {
   log?: (message: string) => void;
 }
 
-/** The docker runtime when an engine answers, else undefined (the agent then runs processes only). */
-async function openDocker(options: StartAgentOptions, advertiseAddress: string): Promise<DockerRuntime | undefined> {
+/** The docker runtime and its network when an engine answers, else undefined (the agent then runs processes only). */
+async function openDocker(options: StartAgentOptions, advertiseAddress: string): Promise<{ runtime: DockerRuntime; network: DockerNetwork } | undefined> {
   if (options.docker === 'off') return undefined;
   const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const noEngine = () => {
@@ -53,7 +55,7 @@ async function openDocker(options: StartAgentOptions, advertiseAddress: string):
   if (!(await dockerAnswers(docker))) return noEngine();
   const network = !options.dockerNetwork || options.dockerNetwork === 'auto' ? await defaultNetwork(docker) : options.dockerNetwork;
   options.log?.(`agent ${options.name}: docker runtime on, ${network} networking`);
-  return DockerRuntime.open({ docker, network, advertiseAddress, ...(options.log ? { log: options.log } : {}) });
+  return { runtime: await DockerRuntime.open({ docker, network, advertiseAddress, ...(options.log ? { log: options.log } : {}) }), network };
 }
 
 export async function startAgent(options: StartAgentOptions): Promise<AgentDaemon> {
@@ -66,7 +68,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
   const advertiseAddress = options.advertiseAddress ?? '127.0.0.1';
   const runtimes: Runtime[] = [await ProcessRuntime.open({ dataDir: join(options.dataDir, 'process'), advertiseAddress })];
   const docker = await openDocker(options, advertiseAddress);
-  if (docker) runtimes.unshift(docker);
+  if (docker) runtimes.unshift(docker.runtime);
   const runtime = new TunnelingRuntime(new RuntimeRouter(runtimes), {
     ...(options.ngrokAuthtoken ? { provider: new NgrokProvider({ authtoken: options.ngrokAuthtoken, ...(options.ngrokServerAddr ? { serverAddr: options.ngrokServerAddr } : {}) }) } : {}),
     unavailableReason: `NGROK_AUTHTOKEN is not set on agent ${options.name}, so no tunnel can open`,
@@ -80,6 +82,8 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
     advertiseAddress,
     version: options.version,
     ...(options.allowTenantProcesses ? { tenantProcesses: true } : {}),
+    ...(docker ? { dockerNetwork: docker.network } : {}),
+    ...(options.allowTenantHostNetwork ? { tenantHostNetwork: true } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.log ? { log: options.log } : {}),
   });

@@ -56,6 +56,8 @@ export class ClusterCapacity {
       ...(current.spec.owner ? { owner: current.spec.owner } : {}),
       ...(current.spec.joinedBy ? { joinedBy: current.spec.joinedBy } : {}),
       tenantProcesses: current.status?.tenantProcesses === true,
+      hostNetwork: current.status?.dockerNetwork === 'host',
+      tenantHostNetwork: current.status?.tenantHostNetwork === true,
       runtimes: current.status?.runtimes ?? [],
       allocatable: { milliCpu: this.quantity(allocatable.cpu, parseCpu), memoryBytes: this.quantity(allocatable.memory, parseMemory) },
       allocated: this.allocatedOn(name),

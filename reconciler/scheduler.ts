@@ -3,7 +3,8 @@
 // Filter (in this order; an agent is counted under the first filter it fails): Ready, not
 // unschedulable, not private to another user, has the runtime, runs processes for this tenant (a
 // process runs as the agent's own OS user, without isolation: only the agent's owner's, unless the
-// agent opted in), matches placement.agentSelector, enough free cpu, enough free memory. Score the rest: fewest replicas of this workload first
+// agent opted in), puts containers on its host network only for its owner (unless it opted in),
+// matches placement.agentSelector, enough free cpu, enough free memory. Score the rest: fewest replicas of this workload first
 // (spread), then least allocated after placement, then name. No fit → a reason naming the
 // constraints, like the Kubernetes scheduler's "0/3 nodes are available: ..."; agents private to
 // another user are left out of it, count included.
@@ -26,6 +27,10 @@ export interface SchedulingAgent {
   joinedBy?: string;
   /** The agent opted in to process workloads of every tenant that may use it. */
   tenantProcesses: boolean;
+  /** Its containers share its own network (docker without a bridge, or --docker-network host). */
+  hostNetwork: boolean;
+  /** The agent opted in to every tenant's containers on its host network. */
+  tenantHostNetwork: boolean;
   runtimes: readonly Runtime[];
   allocatable: ResourceAmount;
   /** Sum of the requests of the instances already bound here. */
@@ -43,7 +48,7 @@ export interface SchedulingRequest {
 export type Placement = { agent: string } | { reason: string };
 
 /** The filters, in the order they are applied and reported. */
-export const FILTERS = ['NotReady', 'Unschedulable', 'PrivateAgent', 'RuntimeMissing', 'ProcessesOwnerOnly', 'SelectorMismatch', 'InsufficientCpu', 'InsufficientMemory'] as const;
+export const FILTERS = ['NotReady', 'Unschedulable', 'PrivateAgent', 'RuntimeMissing', 'ProcessesOwnerOnly', 'HostNetworkOwnerOnly', 'SelectorMismatch', 'InsufficientCpu', 'InsufficientMemory'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 /** Why one agent cannot take the request; `message` reads after the agent's name ("laptop: not ready"). */
@@ -139,6 +144,8 @@ function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Reject
   if (!agent.runtimes.includes(c.runtime)) return { filter: 'RuntimeMissing', message: `needs the ${c.runtime} runtime` };
   if (c.runtime === 'process' && !agent.tenantProcesses && (agent.owner ?? agent.joinedBy) !== c.tenant)
     return { filter: 'ProcessesOwnerOnly', message: 'runs processes only for its owner (start it with --allow-tenant-processes to run them for every tenant)' };
+  if (c.runtime === 'docker' && agent.hostNetwork && !agent.tenantHostNetwork && (agent.owner ?? agent.joinedBy) !== c.tenant)
+    return { filter: 'HostNetworkOwnerOnly', message: "shares its host network only with its owner's containers (start it with --docker-network bridge, or --allow-tenant-host-network)" };
   if (!c.selector.matches(agent.labels)) return { filter: 'SelectorMismatch', message: `does not match placement.agentSelector ${c.selectorText}` };
   const freeCpu = agent.allocatable.milliCpu - agent.allocated.milliCpu - placedHere * c.need.milliCpu;
   const freeMemory = agent.allocatable.memoryBytes - agent.allocated.memoryBytes - placedHere * c.need.memoryBytes;
@@ -218,6 +225,8 @@ function phrase(filter: Filter, n: number, c: Compiled): string {
       return `${n} ${one ? 'lacks' : 'lack'} the ${c.runtime} runtime`;
     case 'ProcessesOwnerOnly':
       return `${n} ${one ? 'runs' : 'run'} processes only for ${one ? 'its owner' : 'their owners'}`;
+    case 'HostNetworkOwnerOnly':
+      return `${n} ${one ? 'shares its' : 'share their'} host network only with ${one ? 'its owner' : 'their owners'}`;
     case 'SelectorMismatch':
       return `${n} ${one ? 'does' : 'do'} not match placement.agentSelector ${c.selectorText}`;
     case 'InsufficientCpu':

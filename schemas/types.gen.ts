@@ -374,6 +374,14 @@ export interface AgentStatus {
    * The agent was started with --allow-tenant-processes: every tenant that may schedule here may run process workloads, as the agent's OS user, without isolation.
    */
   tenantProcesses?: boolean;
+  /**
+   * How its containers are networked: bridge, or host (the agent's own network, loopback included).
+   */
+  dockerNetwork?: 'bridge' | 'host';
+  /**
+   * The agent was started with --allow-tenant-host-network: with host networking, every tenant's containers may run here, not only its owner's.
+   */
+  tenantHostNetwork?: boolean;
   version?: string;
   address?: string;
 }
@@ -448,6 +456,14 @@ export interface AgentFacts {
    * Started with --allow-tenant-processes: process workloads of every tenant that may schedule here, not only the agent's owner's.
    */
   tenantProcesses?: boolean;
+  /**
+   * How its containers are networked, when it runs docker: bridge (their own network, ports published) or host (the agent's network).
+   */
+  dockerNetwork?: 'bridge' | 'host';
+  /**
+   * Started with --allow-tenant-host-network: every tenant's containers may share the host's network here, not only the owner's.
+   */
+  tenantHostNetwork?: boolean;
 }
 /**
  * What an agent's runtime observes of one instance.

@@ -33,6 +33,9 @@ export function ngrokServerAddr(value: string): string {
 export const ALLOW_TENANT_PROCESSES_HELP =
   "run every tenant's process workloads, not only the owner's: they run as this agent's OS user, with no isolation from it or from each other (env LATTICE_ALLOW_TENANT_PROCESSES=true)";
 
+export const ALLOW_TENANT_HOST_NETWORK_HELP =
+  "with host networking, run every tenant's containers, not only the owner's: they share this machine's network, loopback included (env LATTICE_ALLOW_TENANT_HOST_NETWORK=true)";
+
 export const NGROK_SERVER_ADDR_HELP = "host:port of the ngrok edge tunnels dial instead of ngrok's public one, e.g. a self-hosted ingress (env NGROK_SERVER_ADDR)";
 
 /** The agent's ngrok settings: the token from the environment only (never a flag, so it stays out of `ps`). */
@@ -59,7 +62,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
     .option('--ngrok-server-addr <host:port>', NGROK_SERVER_ADDR_HELP, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
     .option('--allow-tenant-processes', ALLOW_TENANT_PROCESSES_HELP, process.env.LATTICE_ALLOW_TENANT_PROCESSES === 'true')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean }) => {
+    .option('--allow-tenant-host-network', ALLOW_TENANT_HOST_NETWORK_HELP, process.env.LATTICE_ALLOW_TENANT_HOST_NETWORK === 'true')
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean; allowTenantHostNetwork: boolean }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);

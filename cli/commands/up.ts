@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ALLOW_TENANT_PROCESSES_HELP, dockerMode, dockerNetwork, NGROK_SERVER_ADDR_HELP, ngrokServerAddr, ngrokSettings } from './agent.ts';
+import { ALLOW_TENANT_HOST_NETWORK_HELP, ALLOW_TENANT_PROCESSES_HELP, dockerMode, dockerNetwork, NGROK_SERVER_ADDR_HELP, ngrokServerAddr, ngrokSettings } from './agent.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
 import { configPath, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -33,7 +33,8 @@ export function registerUpCommand(program: Command): void {
     .option('--docker-network <auto|bridge|host>', "passed to its agent: published ports (bridge) or this machine's network (host) (env LATTICE_DOCKER_NETWORK)", dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--ngrok-server-addr <host:port>', `passed to its agent: ${NGROK_SERVER_ADDR_HELP}`, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
     .option('--allow-tenant-processes', `passed to its agent (the admin's): ${ALLOW_TENANT_PROCESSES_HELP}`, process.env.LATTICE_ALLOW_TENANT_PROCESSES === 'true')
-    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean }) => {
+    .option('--allow-tenant-host-network', `passed to its agent: ${ALLOW_TENANT_HOST_NETWORK_HELP}`, process.env.LATTICE_ALLOW_TENANT_HOST_NETWORK === 'true')
+    .action(async (options: { listen: string; dataDir: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean; allowTenantHostNetwork: boolean }) => {
       // The web UI is built once (and again after its sources change); not part of "up in N ms".
       const building = performance.now();
       if ((await ensureUiBuilt()) === 'built') console.log(`Built the web UI (ui/dist was missing or stale) in ${Math.round(performance.now() - building)} ms`);
@@ -69,6 +70,7 @@ export function registerUpCommand(program: Command): void {
         docker: options.docker,
         dockerNetwork: options.dockerNetwork,
         allowTenantProcesses: options.allowTenantProcesses,
+        allowTenantHostNetwork: options.allowTenantHostNetwork,
         ...ngrokSettings(options.ngrokServerAddr),
       });
       await agent.connected;

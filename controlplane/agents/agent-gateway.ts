@@ -206,9 +206,10 @@ export class AgentGateway implements AgentLink {
     const status = (current.status ?? {}) as Record<string, unknown> & { conditions?: { type: string; status: string }[] };
     const now = this.deps.now().toISOString();
     const wasReady = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    // A hello replaces every fact: one it no longer reports (docker gone) goes.
+    const { dockerNetwork: _reported, ...kept } = status;
     const next = {
-      ...status,
-      ...(facts ? { capacity: facts.capacity, allocatable: facts.capacity, runtimes: facts.runtimes, tenantProcesses: facts.tenantProcesses === true, version: facts.version, address: facts.address } : {}),
+      ...(facts ? { ...kept, ...agentFactsStatus(facts) } : status),
       lastHeartbeatTime: now,
       conditions: wasReady
         ? status.conditions
@@ -260,4 +261,18 @@ export class AgentGateway implements AgentLink {
   closeAll(): void {
     for (const { socket } of this.connections.values()) socket.close(1001, 'control plane shutting down');
   }
+}
+
+/** What an agent's hello says of it, as the Agent's status shows it (a fact it stops reporting goes). */
+function agentFactsStatus(facts: AgentFacts): Record<string, unknown> {
+  return {
+    capacity: facts.capacity,
+    allocatable: facts.capacity,
+    runtimes: facts.runtimes,
+    tenantProcesses: facts.tenantProcesses === true,
+    ...(facts.dockerNetwork ? { dockerNetwork: facts.dockerNetwork } : {}),
+    tenantHostNetwork: facts.tenantHostNetwork === true,
+    version: facts.version,
+    address: facts.address,
+  };
 }

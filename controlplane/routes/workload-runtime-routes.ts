@@ -55,20 +55,40 @@ async function placedInstances(app: FastifyInstance, request: FastifyRequest, in
   return instances.filter((i): i is Instance & { spec: { agent: string } } => i.spec.agent !== undefined && i.metadata.deletionTimestamp === undefined);
 }
 
-/** Lines of every stream as they come; a stream that breaks off ends with a line saying why. */
+/** Bytes of log lines held for one reader that is behind; past them the stream is cut. */
+export const LOG_STREAM_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * Lines of every stream as they come; a stream that breaks off ends with a line saying why. What
+ * the HTTP reader has not taken yet is held up to LOG_STREAM_BUFFER_BYTES; a reader further
+ * behind (a follow nobody reads) has the reads on the agents cancelled and gets a last line
+ * saying so, instead of the server holding the whole log for it.
+ */
 async function* mergeLines(streams: { prefix: string; stream: LogStream }[]): AsyncGenerator<string> {
   const queue: string[] = [];
+  let queuedBytes = 0;
+  let cut = false;
   let open = streams.length;
   let wake: (() => void) | undefined;
+  const push = (text: string) => {
+    queue.push(text);
+    queuedBytes += text.length;
+  };
   for (const { prefix, stream } of streams) {
     void (async () => {
       try {
         for await (const batch of stream) {
-          for (const line of batch) queue.push(`${prefix}${line}\n`);
+          if (cut) break;
+          for (const line of batch) push(`${prefix}${line}\n`);
+          if (queuedBytes > LOG_STREAM_BUFFER_BYTES) {
+            cut = true;
+            push(`(log stream cut: the reader fell more than ${LOG_STREAM_BUFFER_BYTES} bytes behind; ask again, e.g. with a tail)\n`);
+            await Promise.all(streams.map((s) => s.stream.return?.()));
+          }
           wake?.();
         }
       } catch (error) {
-        queue.push(`${prefix}(log stream ended: ${(error as Error).message})\n`);
+        if (!cut) push(`${prefix}(log stream ended: ${(error as Error).message})\n`);
       } finally {
         open -= 1;
         wake?.();
@@ -79,7 +99,9 @@ async function* mergeLines(streams: { prefix: string; stream: LogStream }[]): As
     for (;;) {
       if (queue.length > 0) {
         // One chunk per wake-up rather than per line.
-        yield queue.splice(0).join('');
+        const chunk = queue.splice(0).join('');
+        queuedBytes = 0;
+        yield chunk;
         continue;
       }
       if (open === 0) return;
@@ -105,7 +127,8 @@ export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void>
     const streams = opened.flatMap((result, i) => (result.status === 'fulfilled' ? [{ prefix: instances.length > 1 ? `[${instances[i]!.metadata.name}] ` : '', stream: result.value }] : []));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (streams.length === 0) throw toApiError(failure!.reason);
-    const body = Readable.from(mergeLines(streams));
+    // One chunk ahead of the response: what the reader has not taken stays in mergeLines' bounded queue.
+    const body = Readable.from(mergeLines(streams), { highWaterMark: 1 });
     // The reader went away: stop the reads on the agents.
     reply.raw.once('close', () => body.destroy());
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store');

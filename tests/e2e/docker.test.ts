@@ -299,6 +299,29 @@ e2eTest('logs and stats through the control plane for a container and a process:
   assert.match(String(await status(() => other.stats(ns, 'ticker'))), /^403 /);
 });
 
+e2eTest("trust: an agent with host networking runs only its owner's containers unless it opted in; the Agent says which network it uses", { skip: unavailable, timeout: 90_000 }, async (env) => {
+  const { admin, user, namespace: ns } = env;
+  await env.startAgent({ name: 'hostnet', trustTenants: false, env: { DOCKER_HOST: engine.host } });
+  const agent = (await getAgent(user, 'hostnet'))!;
+  assert.equal(agent.status?.dockerNetwork, 'host', 'this engine has no bridge');
+  assert.equal(agent.status?.tenantHostNetwork, false);
+  await user.apply([web('stranger', await freePort(), 'stranger')]);
+  const refused = await waitFor(
+    async () => {
+      const progressing = (await getWorkload(user, ns, 'stranger'))?.status?.conditions?.find((c) => c.type === 'Progressing');
+      return progressing?.reason === 'Unschedulable' && progressing;
+    },
+    20_000,
+    "the tenant's container to be unschedulable",
+  );
+  assert.equal(refused.message, '0/1 agents can run it: 1 shares its host network only with its owner');
+  assert.deepEqual(await containersOf(ns, 'stranger'), [], 'no container of the tenant was created');
+
+  // The owner's own container runs there.
+  await admin.apply([web('own', await freePort(), 'owner')]);
+  await waitFor(async () => (await getWorkload(admin, 'root-admin', 'own'))?.status?.phase === 'Running', 45_000, "the owner's container Running");
+});
+
 e2eTest('lattice up with Docker: its local agent offers docker and process, passes --docker-network host, and runs an image', { skip: unavailable, timeout: 90_000 }, async (env) => {
   const port = await freePort();
   const dataDir = tempDir('up-docker');

@@ -2,6 +2,7 @@
 // the instance) and unschedulable ones (Pending with the reason: selector, memory), which are
 // placed as soon as a fitting agent joins.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import {
   SLEEPER,
   e2eTest,
@@ -137,7 +138,7 @@ e2eTest('unschedulable: a selector no agent matches and a memory request no agen
 e2eTest("trust: a shared agent runs only its owner's process workloads unless it opted in; the Agent shows the opt-in", { timeout: 90_000 }, async (env) => {
   const { admin, user, namespace: ns } = env;
   // Joined with the admin's token: a shared agent the admin runs, started without --allow-tenant-processes.
-  await env.startAgent({ name: 'owned', tenantProcesses: false });
+  await env.startAgent({ name: 'owned', trustTenants: false });
   assert.equal((await getAgent(admin, 'owned'))?.spec.joinedBy, 'root-admin');
   assert.equal((await getAgent(user, 'owned'))?.status?.tenantProcesses, false, 'a tenant sees that this agent keeps processes to its owner');
   const strangerMarker = env.marker('stranger');
@@ -193,4 +194,31 @@ e2eTest('a secretKeyRef to a key the Secret lacks waits with the reason, even fo
     return text;
   };
   await waitFor(async () => (await log()).includes('value=c0nstruct'), 10_000, 'the process got the value');
+});
+
+e2eTest('a followed log stream nobody reads is cut once the server holds 1 MiB for it, with a last line saying so; a reader that keeps up gets the lines', { timeout: 90_000 }, async (env) => {
+  const { user, namespace: ns, url } = env;
+  await env.startAgent({ name: 'chatty-host' });
+  const marker = env.marker('chatty');
+  // About 4 MB a second of log.
+  await user.apply([scriptWorkload('chatty', marker, "const line = 'x'.repeat(4000); setInterval(() => { for (let i = 0; i < 10; i++) console.log(line); }, 10)")]);
+  await waitFor(async () => (await getWorkload(user, ns, 'chatty'))?.status?.phase === 'Running', 20_000, 'chatty Running');
+
+  // A reader that takes nothing: a bare TCP socket, paused after the request.
+  const { port } = new URL(url);
+  const reader = connect(Number(port), '127.0.0.1');
+  env.cleanup(() => void reader.destroy());
+  await new Promise((resolve) => reader.once('connect', resolve));
+  reader.pause();
+  reader.write(`GET /api/v1/namespaces/${ns}/workloads/chatty/logs?follow=true&tail=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${user.options.token}\r\nConnection: close\r\n\r\n`);
+  // Long enough for far more than the kernel buffers and the 1 MiB budget to be logged.
+  await sleep(6_000);
+  reader.resume();
+  let text = '';
+  reader.setEncoding('utf8');
+  reader.on('data', (chunk: string) => (text += chunk));
+  await new Promise((resolve) => reader.once('end', resolve));
+  assert.match(text, /^HTTP\/1\.1 200/);
+  assert.match(text, /\(log stream cut: the reader fell more than 1048576 bytes behind; ask again, e\.g\. with a tail\)\n/);
+  assert.ok(text.length < 16 * 1024 * 1024, `the reader got ${text.length} bytes: what the kernel held and the budget, not the whole log`);
 });

@@ -266,11 +266,11 @@ export interface AgentStartOptions {
   dataDir?: string;
   labels?: Record<string, string>;
   /**
-   * Run the tenant's process workloads (the agents join with the admin's token, so the tenant is
-   * not their owner): on by default, as the owner of a test machine would choose; false tests the
-   * default of a real agent.
+   * Run the tenant's process workloads and host-networked containers (the agents join with the
+   * admin's token, so the tenant is not their owner): on by default, as the owner of a test
+   * machine would choose; false tests the default of a real agent.
    */
-  tenantProcesses?: boolean;
+  trustTenants?: boolean;
   /** Extra environment. */
   env?: Record<string, string>;
 }
@@ -319,7 +319,7 @@ export function spawnLattice(label: string, args: string[], options: { env?: Rec
 function spawnAgent(options: AgentStartOptions, dataDir: string): AgentProcess {
   const args = ['agent', '--server', options.server, '--name', options.name, '--data-dir', dataDir, '--heartbeat-seconds', String(AGENT_HEARTBEAT_MS / 1000)];
   if (options.joinToken) args.push('--join-token', options.joinToken);
-  if (options.tenantProcesses !== false) args.push('--allow-tenant-processes');
+  if (options.trustTenants !== false) args.push('--allow-tenant-processes', '--allow-tenant-host-network');
   if (options.labels && Object.keys(options.labels).length > 0) {
     args.push('--labels', Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(','));
   }
