@@ -12,7 +12,7 @@ import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
 import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
 import { dockerUnavailableReason, startDocker, type TestDocker } from '../support/docker.ts';
 import { ngrokEdgeStandIn } from '../support/loopback-only.ts';
-import { NODE, e2eTest, freePort, getAgent, getWorkload, httpText, listInstances, tempDir, waitFor, type E2E } from './support.ts';
+import { NODE, e2eTest, freePort, getAgent, getWorkload, httpText, listInstances, tempDir, unschedulableReason, waitFor, type E2E } from './support.ts';
 
 const unavailable = dockerUnavailableReason();
 if (unavailable) console.log(`# skipping the docker e2e tests: ${unavailable}`);
@@ -306,15 +306,7 @@ e2eTest("trust: an agent with host networking runs only its owner's containers u
   assert.equal(agent.status?.dockerNetwork, 'host', 'this engine has no bridge');
   assert.equal(agent.status?.tenantHostNetwork, false);
   await user.apply([web('stranger', await freePort(), 'stranger')]);
-  const refused = await waitFor(
-    async () => {
-      const progressing = (await getWorkload(user, ns, 'stranger'))?.status?.conditions?.find((c) => c.type === 'Progressing');
-      return progressing?.reason === 'Unschedulable' && progressing;
-    },
-    20_000,
-    "the tenant's container to be unschedulable",
-  );
-  assert.equal(refused.message, '0/1 agents can run it: 1 shares its host network only with its owner');
+  assert.equal(await unschedulableReason(user, ns, 'stranger'), '0/1 agents can run it: 1 shares its host network only with its owner');
   assert.deepEqual(await containersOf(ns, 'stranger'), [], 'no container of the tenant was created');
 
   // The owner's own container runs there.

@@ -13,6 +13,7 @@ import {
   scriptWorkload,
   sleep,
   timing,
+  unschedulableReason,
   waitFor,
 } from './support.ts';
 
@@ -143,15 +144,7 @@ e2eTest("trust: a shared agent runs only its owner's process workloads unless it
   assert.equal((await getAgent(user, 'owned'))?.status?.tenantProcesses, false, 'a tenant sees that this agent keeps processes to its owner');
   const strangerMarker = env.marker('stranger');
   await user.apply([scriptWorkload('stranger', strangerMarker, SLEEPER)]);
-  const refused = await waitFor(
-    async () => {
-      const progressing = (await getWorkload(user, ns, 'stranger'))?.status?.conditions?.find((c) => c.type === 'Progressing');
-      return progressing?.reason === 'Unschedulable' && progressing;
-    },
-    20_000,
-    "the tenant's process workload to be unschedulable",
-  );
-  assert.equal(refused.message, '0/1 agents can run it: 1 runs processes only for its owner');
+  assert.equal(await unschedulableReason(user, ns, 'stranger'), '0/1 agents can run it: 1 runs processes only for its owner');
   assert.deepEqual(findPids(strangerMarker), [], 'nothing of the tenant ran on the shared agent');
 
   // The owner's own process workload runs there.

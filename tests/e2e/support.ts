@@ -214,6 +214,19 @@ export async function listInstances(client: LatticeClient, namespace: string, wo
   return list.items;
 }
 
+/** The scheduler's reason once the workload is Unschedulable (its Progressing condition's message). */
+export async function unschedulableReason(client: LatticeClient, namespace: string, name: string, timeoutMs = 20_000): Promise<string> {
+  const progressing = await waitFor(
+    async () => {
+      const condition = (await getWorkload(client, namespace, name))?.status?.conditions?.find((c) => c.type === 'Progressing');
+      return condition?.reason === 'Unschedulable' && condition;
+    },
+    timeoutMs,
+    `${name} to be unschedulable`,
+  );
+  return progressing.message ?? '';
+}
+
 export async function getAgent(client: LatticeClient, name: string): Promise<Agent | undefined> {
   try {
     return await client.get<Agent>('agents', undefined, name);
