@@ -12,6 +12,7 @@ import { canRead, present } from '../access.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { badRequest, forbidden, parseParam } from '../errors.ts';
 import { sendBatched } from '../socket-batching.ts';
+import { SharedLists } from '../shared-lists.ts';
 import { ConcurrentPerUser } from '../user-limits.ts';
 
 interface WatchParams {
@@ -39,6 +40,11 @@ const querystring = {
 // (the reconciler's caches hold the latest of every Workload) they doubled its memory.
 let serialized = new Map<object, Map<string, string>>();
 
+/** An object of a watch's initial list; the same for every watcher, so shared (SharedLists). */
+function addedText(object: StoredObject): string {
+  return JSON.stringify({ type: 'ADDED', object: present(object) });
+}
+
 function eventText(type: string, object: StoredObject): string {
   if (serialized.size === 0) setImmediate(() => (serialized = new Map()));
   let byType = serialized.get(object);
@@ -54,6 +60,7 @@ const CLOSE_INTERNAL = 1011;
 
 export async function watchRoutes(app: FastifyInstance): Promise<void> {
   const watches = new ConcurrentPerUser(app.config.limits.watchesPerUser, 'watches');
+  const lists = new SharedLists(app.store);
   app.get(
     '/watch',
     {
@@ -80,12 +87,12 @@ export async function watchRoutes(app: FastifyInstance): Promise<void> {
         return;
       }
       socket.once('close', release);
-      void streamWatch(app, socket, request);
+      void streamWatch(app, lists, socket, request);
     },
   );
 }
 
-async function streamWatch(app: FastifyInstance, socket: WebSocket, request: FastifyRequest): Promise<void> {
+async function streamWatch(app: FastifyInstance, lists: SharedLists, socket: WebSocket, request: FastifyRequest): Promise<void> {
   const { principal } = request;
   const params = request.query as WatchParams;
   const kinds = params.kind ? [params.kind as KindName] : (Object.keys(KINDS) as KindName[]);
@@ -109,22 +116,26 @@ async function streamWatch(app: FastifyInstance, socket: WebSocket, request: Fas
     else {
       fromRevision = await app.store.currentRevision();
       for (const kind of kinds) {
-        const listed = await app.store.list({ kind, namespace: KINDS[kind].namespaced ? namespaces : undefined, labelSelector: params.labelSelector });
-        fromRevision = Math.min(fromRevision, listed.revision);
-        for (const object of listed.items) {
-          if (closed) return;
-          if (!canRead(principal, object)) continue;
-          sendText(eventText('ADDED', object));
-          // The initial list is sent as fast as the client reads it, not faster: past a small
-          // window it waits for the socket to drain, and a client that does not read for
-          // stallMs is cut off (it has no complete list to resume from: it lists again).
-          if (socket.bufferedAmount > INITIAL_LIST_WINDOW_BYTES && !(await drained(socket, app.config.watch.stallMs))) {
-            app.metrics.slowWatchers.inc();
-            socket.close(CLOSE_POLICY, `slow consumer: the initial list stalled with ${socket.bufferedAmount} bytes unread for ${app.config.watch.stallMs} ms; watch again`);
-            // A client that reads nothing will not answer the close either: its buffers go now, not after ws's 30 s close timeout.
-            setTimeout(() => socket.terminate(), 1_000).unref();
-            return;
+        const list = await lists.open({ kind, namespace: KINDS[kind].namespaced ? namespaces : undefined, ...(params.labelSelector !== undefined ? { labelSelector: params.labelSelector } : {}) });
+        try {
+          fromRevision = Math.min(fromRevision, list.revision);
+          for (let i = 0; i < list.items.length; i++) {
+            if (closed) return;
+            if (!canRead(principal, list.items[i]!)) continue;
+            sendText(list.text(i, addedText));
+            // The initial list is sent as fast as the client reads it, not faster: past a small
+            // window it waits for the socket to drain, and a client that does not read for
+            // stallMs is cut off (it has no complete list to resume from: it lists again).
+            if (socket.bufferedAmount > INITIAL_LIST_WINDOW_BYTES && !(await drained(socket, app.config.watch.stallMs))) {
+              app.metrics.slowWatchers.inc();
+              socket.close(CLOSE_POLICY, `slow consumer: the initial list stalled with ${socket.bufferedAmount} bytes unread for ${app.config.watch.stallMs} ms; watch again`);
+              // A client that reads nothing will not answer the close either: its buffers go now, not after ws's 30 s close timeout.
+              setTimeout(() => socket.terminate(), 1_000).unref();
+              return;
+            }
           }
+        } finally {
+          list.release();
         }
       }
     }

@@ -1,0 +1,70 @@
+// The initial lists of watches, shared. Watchers that ask for the same list while the store has
+// not moved get one read of the store and one serialisation of each object between them, however
+// many they are: 300 watchers of a 10,000-object list once held 300 parsed copies of it and
+// serialised every object 300 times (`npm run bench -- slow-clients`). A list is kept while a
+// watcher still sends it, and replaced for newcomers once the store moves on.
+import type { ListResult, ObjectStore, StoredObject } from '../store/types.ts';
+
+export interface SharedListQuery {
+  kind: string;
+  namespace?: string | readonly string[];
+  labelSelector?: string;
+}
+
+interface Entry {
+  /** The store's revision when the list was asked for: newcomers share it while the store is still there. */
+  askedAt: number;
+  listed: Promise<ListResult>;
+  /** Serialised items, filled as the first watcher to send each one needs it. */
+  texts: (string | undefined)[];
+  users: number;
+}
+
+export interface SharedList {
+  items: readonly StoredObject[];
+  /** The revision the list is a snapshot of: watch from here. */
+  revision: number;
+  /** items[i] serialised by render, once for every watcher of this list. */
+  text(i: number, render: (object: StoredObject) => string): string;
+  /** This watcher is done with it (sent, or gone). */
+  release(): void;
+}
+
+export class SharedLists {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly store: Pick<ObjectStore, 'list' | 'currentRevision'>) {}
+
+  async open(query: SharedListQuery): Promise<SharedList> {
+    const key = keyOf(query);
+    const now = await this.store.currentRevision();
+    let entry = this.entries.get(key);
+    if (!entry || entry.askedAt !== now) {
+      entry = { askedAt: now, listed: this.store.list(query), texts: [], users: 0 };
+      this.entries.set(key, entry);
+      const created = entry;
+      // A failed read is not shared with later watchers.
+      created.listed.catch(() => this.entries.get(key) === created && this.entries.delete(key));
+    }
+    entry.users += 1;
+    const { items, revision } = await entry.listed;
+    const used = entry;
+    let released = false;
+    return {
+      items,
+      revision,
+      text: (i, render) => (used.texts[i] ??= render(items[i]!)),
+      release: () => {
+        if (released) return;
+        released = true;
+        used.users -= 1;
+        if (used.users === 0 && this.entries.get(key) === used) this.entries.delete(key);
+      },
+    };
+  }
+}
+
+function keyOf(query: SharedListQuery): string {
+  const namespaces = query.namespace === undefined ? null : typeof query.namespace === 'string' ? [query.namespace] : [...query.namespace].sort();
+  return JSON.stringify([query.kind, namespaces, query.labelSelector ?? null]);
+}
