@@ -183,8 +183,9 @@ export class LatticeClient {
     return this.request('PUT', `/namespaces/${namespace}/${plural}/${name}`, { body: object });
   }
 
-  delete<T = LatticeObject>(plural: string, namespace: string, name: string, resourceVersion?: string): Promise<T> {
-    return this.request('DELETE', `/namespaces/${namespace}/${plural}/${name}`, { query: { resourceVersion } });
+  /** namespace undefined: a cluster-scoped object (an Agent). */
+  delete<T = LatticeObject>(plural: string, namespace: string | undefined, name: string, resourceVersion?: string): Promise<T> {
+    return this.request('DELETE', namespace ? `/namespaces/${namespace}/${plural}/${name}` : `/${plural}/${name}`, { query: { resourceVersion } });
   }
 
   /**

@@ -31,7 +31,8 @@ export class AgentLifecycleController {
   async reconcile(name: string): Promise<void> {
     const { store, agents, instances, timings, now, link } = this.deps;
     const agent = agents.get(undefined, name);
-    if (!agent) return;
+    // Deleted (and its credential revoked): what it ran is Lost at once, and replaced elsewhere.
+    if (!agent) return this.evict(name, `agent ${name} was deleted`);
     // Heartbeats are kept in memory by the connection's holder and persisted only now and then.
     const persisted = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
     const lastHeartbeat = Math.max(Number.isNaN(persisted) ? 0 : persisted, link.lastHeard(name) ?? 0);
@@ -58,15 +59,19 @@ export class AgentLifecycleController {
       this.deps.requeueAfter(name, Math.max(1, (silentFor < timings.graceMs ? timings.graceMs : timings.graceMs + timings.evictionMs) - silentFor));
       return;
     }
+    await this.evict(name, `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s`);
+  }
+
+  /** The agent's instances are Lost (the workload controller replaces them); deletions it would have confirmed finish. */
+  private async evict(name: string, reason: string): Promise<void> {
+    const { store, instances } = this.deps;
     for (const instance of instances.byIndex('agent', name)) {
       const key = { kind: 'Instance', namespace: instance.metadata.namespace, name: instance.metadata.name };
       if (isDeleting(instance)) {
         // Nobody is left to confirm the stop: let the deletion finish.
         await store.update({ ...instance, metadata: { ...instance.metadata, finalizers: [] } }).catch(ignoreNotFound);
       } else if (instance.status?.state !== 'Lost') {
-        await store
-          .updateStatus(key, { ...instance.status, state: 'Lost', message: `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s` }, { basis: instance })
-          .catch(ignoreNotFound);
+        await store.updateStatus(key, { ...instance.status, state: 'Lost', message: reason }, { basis: instance }).catch(ignoreNotFound);
       }
     }
   }

@@ -61,6 +61,8 @@ export interface AuthStore {
   /** Sets (or replaces: re-registration rotates it) an agent's credential. */
   setAgentCredential(agent: string, hash: string, now: string): Promise<void>;
   agentCredentialHash(agent: string): Promise<string | undefined>;
+  /** Revokes the agent's credential (its Agent was deleted); false if it had none. */
+  deleteAgentCredential(agent: string): Promise<boolean>;
 }
 
 export interface JoinTokenRecord {
@@ -230,6 +232,11 @@ export class SqlAuthStore implements AuthStore {
   async agentCredentialHash(agent: string): Promise<string | undefined> {
     const row = await this.adapter.reader.selectFrom('agent_credentials').select('hash').where('agent', '=', agent).executeTakeFirst();
     return row?.hash;
+  }
+
+  async deleteAgentCredential(agent: string): Promise<boolean> {
+    const result = await this.write((db) => db.deleteFrom('agent_credentials').where('agent', '=', agent).executeTakeFirst());
+    return Number(result.numDeletedRows) === 1;
   }
 
   async serverKey(name: string, generate: () => string): Promise<string> {

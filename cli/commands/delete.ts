@@ -23,7 +23,8 @@ interface DeleteOptions {
 interface Target {
   kind: string;
   plural: string;
-  namespace: string;
+  /** Absent for a cluster-scoped object (an Agent). */
+  namespace: string | undefined;
   name: string;
 }
 
@@ -44,10 +45,9 @@ async function remove(kindWord: string | undefined, nameArg: string | undefined,
   } else {
     const { info, name } = kindAndName(kindWord!, nameArg);
     if (!name) throw new CliError(`name the ${info.kind} to delete: lattice delete ${info.plural} NAME`);
-    if (!info.namespaced) throw new CliError(`${info.plural} cannot be deleted from the CLI`);
-    targets.push({ kind: info.kind, plural: info.plural, namespace: fallbackNamespace, name });
+    targets.push({ kind: info.kind, plural: info.plural, namespace: info.namespaced ? fallbackNamespace : undefined, name });
   }
-  const waiting: (Target & { resourceVersion: string })[] = [];
+  const waiting: (Target & { namespace: string; resourceVersion: string })[] = [];
   let missing = 0;
   for (const target of targets) {
     const ref = objectRef(target.kind, target.name);
@@ -58,15 +58,15 @@ async function remove(kindWord: string | undefined, nameArg: string | undefined,
       if (error instanceof LatticeApiError && error.status === 404) {
         missing += 1;
         if (options.ignoreNotFound) continue;
-        process.stderr.write(`error: ${ref} not found in namespace ${target.namespace}\n`);
+        process.stderr.write(`error: ${ref} not found${target.namespace ? ` in namespace ${target.namespace}` : ''}\n`);
         continue;
       }
       throw error;
     }
     // Without a deletionTimestamp the object is gone already; with one, finalizers hold it.
-    if (object.metadata.deletionTimestamp) {
+    if (object.metadata.deletionTimestamp && target.namespace) {
       print(`${ref} deletion requested (its instances are stopping)`);
-      waiting.push({ ...target, resourceVersion: object.metadata.resourceVersion! });
+      waiting.push({ ...target, namespace: target.namespace, resourceVersion: object.metadata.resourceVersion! });
     } else print(`${ref} deleted`);
   }
   if (options.wait) {
@@ -88,6 +88,6 @@ export function registerDeleteCommand(program: Command): void {
     .option('--wait', 'wait until the objects are gone (a workload once its instances have stopped)')
     .addOption(new Option('--timeout <duration>', 'how long --wait waits').default('2m'))
     .option('--ignore-not-found', 'succeed when an object does not exist')
-    .addHelpText('after', examples('lattice delete workload web --wait', 'lattice delete -f examples/hello.yaml', 'lattice delete wl/web'))
+    .addHelpText('after', examples('lattice delete workload web --wait', 'lattice delete -f examples/hello.yaml', 'lattice delete wl/web', 'lattice delete agent laptop   # revokes its credential; what it ran is replaced elsewhere'))
     .action(remove);
 }

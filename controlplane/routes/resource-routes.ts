@@ -89,6 +89,20 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
     return agent;
   });
 
+  // Deleting an Agent revokes its credential and cuts its connection; what it ran is Lost and
+  // replaced elsewhere. An admin may delete any, a user its own private agents.
+  app.delete('/agents/:name', { schema: { params: { type: 'object', properties: { name: { type: 'string', maxLength: 253 } } } } }, async (request) => {
+    const { name } = request.params as { name: string };
+    const agent = await app.store.get({ kind: 'Agent', name }).catch(() => undefined);
+    if (!agent || !canRead(request.principal, agent)) throw notFound(`Agent ${name} not found`);
+    const owner = (agent.spec as { owner?: string }).owner;
+    if (request.principal.role !== 'admin' && owner !== request.principal.username) throw forbidden(`Agent ${name} is shared: only an admin may delete it`);
+    await app.store.auth.deleteAgentCredential(name);
+    app.agentGateway.disconnect(name, 'this agent was deleted: its credential is revoked');
+    const { object } = await app.store.delete({ kind: 'Agent', name });
+    return object;
+  });
+
   app.put('/namespaces/:namespace/:plural/:name', { schema: { params: objectParams } }, async (request) => {
     const { namespace, plural: p, name } = request.params as { namespace: string; plural: string; name: string };
     const info = namespacedKind(p);

@@ -225,3 +225,26 @@ e2eTest('agent credentials: a copy used beside the live agent shows on the Agent
   assert.equal(rejoined.status, 201);
   assert.equal(await upgradeStatus(url, fresh), 401, 'the credential from before the new join is refused');
 });
+
+e2eTest('deleting an Agent revokes its credential and cuts it off; what it ran is replaced elsewhere; a tenant may not delete a shared agent', { timeout: 90_000 }, async (env) => {
+  const { user, admin, namespace: ns, url } = env;
+  const doomed = await env.startAgent({ name: 'doomed', labels: { role: 'first' } });
+  const marker = env.marker('moving');
+  await user.apply([scriptWorkload('moving', marker, SLEEPER)]);
+  const first = await waitFor(async () => (await listInstances(user, ns, 'moving')).find((i) => i.status?.state === 'Running'), 20_000, 'moving Running on doomed');
+  assert.equal(first.spec.agent, 'doomed');
+  await env.startAgent({ name: 'spare' });
+
+  await assert.rejects(user.delete('agents', undefined, 'doomed'), (error: { status?: number; body?: { message?: string } }) => error.status === 403 && /only an admin may delete it/.test(error.body?.message ?? ''));
+  const credential = agentCredential(doomed).token;
+  await admin.delete('agents', undefined, 'doomed');
+  assert.equal(await getAgent(admin, 'doomed'), undefined, 'the Agent is gone');
+  assert.equal(await upgradeStatus(url, credential), 401, 'its credential is revoked');
+  await waitFor(() => doomed.output().includes('connection refused: HTTP 401'), 10_000, 'the agent cut off and refused on reconnect');
+  const replaced = await waitFor(
+    async () => (await listInstances(user, ns, 'moving')).find((i) => i.spec.agent === 'spare' && i.status?.state === 'Running'),
+    30_000,
+    'a replacement Running on spare',
+  );
+  assert.notEqual(replaced.metadata.uid, first.metadata.uid);
+});

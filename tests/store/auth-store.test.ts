@@ -53,6 +53,9 @@ for (const backend of allBackends()) {
       await auth.setAgentCredential('laptop', 'c2', '2026-01-02T00:00:00.000Z');
       assert.equal(await auth.agentCredentialHash('laptop'), 'c2', 're-registration replaces the credential');
       assert.equal(await auth.agentCredentialHash('other'), undefined);
+      assert.equal(await auth.deleteAgentCredential('laptop'), true);
+      assert.equal(await auth.agentCredentialHash('laptop'), undefined, 'a deleted Agent’s credential is revoked');
+      assert.equal(await auth.deleteAgentCredential('laptop'), false);
 
       const key = await auth.serverKey('jwt', () => 'first');
       assert.equal(key, 'first');
