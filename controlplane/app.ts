@@ -82,6 +82,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       store: app.store,
       link: gateway,
       timings: config.agentTimings,
+      defaultRequests: config.defaultRequests,
       onError: (where, err) => app.log.warn({ err }, `reconcile ${where} failed; retrying`),
     });
     app.decorate('reconciler', reconciler.value);

@@ -1,5 +1,6 @@
 // Server configuration: from explicit options (tests, `lattice up`) or the environment
 // (`lattice server`, see .env.example). Every field has a safe default.
+import { parseCpu, parseMemory } from '../schemas/quantity.ts';
 export interface ServerConfig {
   /** Store URL: sqlite:./path.db or postgres://… */
   db: string;
@@ -10,6 +11,8 @@ export interface ServerConfig {
   bcryptCost: number;
   /** Who may register: anyone (open) or nobody (closed; an admin comes from bootstrapAdmin). */
   registration: 'open' | 'closed';
+  /** What a replica stating no cpu or memory counts as on a shared agent, when it is placed. */
+  defaultRequests: { cpu: string; memory: string };
   /** What one user may hold open at once (429 past it). */
   limits: { watchesPerUser: number; logStreamsPerUser: number };
   /** Registration attempts one address may make in an hour (429 past it). */
@@ -46,6 +49,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   registration: 'open',
   registrationsPerAddressPerHour: 20,
   limits: { watchesPerUser: 100, logStreamsPerUser: 20 },
+  defaultRequests: { cpu: '100m', memory: '64Mi' },
   bodyLimitBytes: 4 * 1024 * 1024,
   corsOrigins: [],
   login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
@@ -74,6 +78,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
       logStreamsPerUser: env.LATTICE_LOG_STREAMS_PER_USER ? positiveInt('LATTICE_LOG_STREAMS_PER_USER', env.LATTICE_LOG_STREAMS_PER_USER) : DEFAULT_CONFIG.limits.logStreamsPerUser,
     };
   }
+  if (env.LATTICE_DEFAULT_CPU_REQUEST || env.LATTICE_DEFAULT_MEMORY_REQUEST) {
+    config.defaultRequests = {
+      cpu: quantity('LATTICE_DEFAULT_CPU_REQUEST', env.LATTICE_DEFAULT_CPU_REQUEST ?? DEFAULT_CONFIG.defaultRequests.cpu, parseCpu),
+      memory: quantity('LATTICE_DEFAULT_MEMORY_REQUEST', env.LATTICE_DEFAULT_MEMORY_REQUEST ?? DEFAULT_CONFIG.defaultRequests.memory, parseMemory),
+    };
+  }
   if (env.LATTICE_REGISTRATIONS_PER_HOUR) config.registrationsPerAddressPerHour = positiveInt('LATTICE_REGISTRATIONS_PER_HOUR', env.LATTICE_REGISTRATIONS_PER_HOUR);
   if (env.LATTICE_ADMIN_USERNAME || env.LATTICE_ADMIN_PASSWORD) {
     if (!env.LATTICE_ADMIN_USERNAME || !env.LATTICE_ADMIN_PASSWORD) throw new Error('set both LATTICE_ADMIN_USERNAME and LATTICE_ADMIN_PASSWORD, or neither');
@@ -100,6 +110,15 @@ function positiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function quantity(name: string, value: string, parse: (q: string) => number): string {
+  try {
+    parse(value);
+  } catch (error) {
+    throw new Error(`${name}: ${(error as Error).message}`);
+  }
+  return value;
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {

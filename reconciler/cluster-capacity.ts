@@ -3,7 +3,7 @@
 // replicas of each workload every agent holds. Placements made here and not yet seen back
 // through the watch are "assumed" (as the Kubernetes scheduler calls it), so reconciles running
 // at the same time never fill an agent past its capacity.
-import type { Agent, Instance } from '../schemas/types.gen.ts';
+import type { Agent, Instance, ResourceList } from '../schemas/types.gen.ts';
 import { isAgentReady, isDeleting } from './instance-state.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
 import type { SchedulingAgent } from './scheduler.ts';
@@ -21,6 +21,8 @@ const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? '
 const workloadOf = (instance: Instance) => `${instance.metadata.namespace}/${instance.spec.workload}`;
 
 export class ClusterCapacity {
+  /** What a replica stating no cpu or memory counts as on a shared agent (see SchedulingRequest.sharedDefaults). */
+  readonly sharedDefaults: ResourceAmount;
   private readonly views = new Map<string, SchedulingAgent>();
   private viewList: SchedulingAgent[] | undefined;
   /** Instance key → where it is bound and what it asks for. */
@@ -30,6 +32,10 @@ export class ClusterCapacity {
   /** Workload key → agent → replicas bound there. */
   private readonly replicas = new Map<string, Map<string, number>>();
   private readonly requests = new Map<string, ResourceAmount>();
+
+  constructor(defaultRequests: ResourceList = {}) {
+    this.sharedDefaults = { milliCpu: this.quantity(defaultRequests.cpu, parseCpu), memoryBytes: this.quantity(defaultRequests.memory, parseMemory) };
+  }
 
   /** Every agent, as the scheduler sees it; the allocations inside are live (read, never keep). */
   agents(): readonly SchedulingAgent[] {
@@ -118,13 +124,18 @@ export class ClusterCapacity {
   }
 
   // Quantities repeat across thousands of instances: parse each distinct pair once. A quantity
-  // that slipped past the schema counts as 0 here; the scheduler reports it on placement.
+  // that slipped past the schema counts as 0 here; the scheduler reports it on placement. On a
+  // shared agent what the template leaves out counts as the shared default, as it did when placed.
   private requestOf(instance: Instance): ResourceAmount {
     const { cpu, memory } = instance.spec.template.resources ?? {};
-    const memo = `${cpu ?? ''}|${memory ?? ''}`;
+    const shared = this.views.get(instance.spec.agent ?? '')?.owner === undefined;
+    const memo = `${cpu ?? ''}|${memory ?? ''}|${shared}`;
     let request = this.requests.get(memo);
     if (!request) {
-      request = { milliCpu: this.quantity(cpu, parseCpu), memoryBytes: this.quantity(memory, parseMemory) };
+      request = {
+        milliCpu: cpu === undefined && shared ? this.sharedDefaults.milliCpu : this.quantity(cpu, parseCpu),
+        memoryBytes: memory === undefined && shared ? this.sharedDefaults.memoryBytes : this.quantity(memory, parseMemory),
+      };
       if (this.requests.size < 10_000) this.requests.set(memo, request);
     }
     return request;

@@ -1,7 +1,7 @@
 // Wires the caches, queues and controllers. Level-triggered: any change enqueues the keys it
 // affects; a periodic resync enqueues everything, so a missed trigger heals itself.
 import { isDeepStrictEqual } from 'node:util';
-import type { Agent, Instance, Secret, Workload } from '../schemas/types.gen.ts';
+import type { Agent, Instance, ResourceList, Secret, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
@@ -26,6 +26,8 @@ export interface ReconcilerOptions {
   onError?: (where: string, error: unknown) => void;
   /** Workloads reconciled at once; their writes share group commits. */
   workloadConcurrency?: number;
+  /** What a replica stating no cpu or memory counts as on a shared agent. */
+  defaultRequests?: ResourceList;
 }
 
 export const DEFAULT_TIMINGS: LifecycleTimings = { graceMs: 15_000, evictionMs: 30_000 };
@@ -72,7 +74,7 @@ export class Reconciler {
       this.queues.push(q);
       return q;
     };
-    const capacity = new ClusterCapacity();
+    const capacity = new ClusterCapacity(options.defaultRequests);
     this.agents.onChange((current, previous) => capacity.observeAgent(current, previous));
     this.instances.onChange((current, previous) => capacity.observeInstance(current, previous));
     const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, capacity, secrets: this.secrets, now });

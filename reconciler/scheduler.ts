@@ -41,6 +41,12 @@ export interface SchedulingRequest {
   /** The user owning the namespace (namespace name == username in Lattice). */
   tenant: string;
   template: WorkloadSpec;
+  /**
+   * What a replica that states no cpu or memory counts as on a shared agent, so that nothing
+   * "always fits" a machine strangers share (a LimitRange's default requests, in Kubernetes).
+   * On a private agent an absent request stays 0. Absent: 0 everywhere.
+   */
+  sharedDefaults?: ResourceAmount;
   /** Agent name → replicas of this workload already bound there (absent: none); for spreading. */
   replicasOn?: ReadonlyMap<string, number>;
 }
@@ -108,6 +114,8 @@ interface Compiled {
   tenant: string;
   replicasOn: ReadonlyMap<string, number>;
   need: ResourceAmount;
+  /** need with the shared defaults for what the template leaves out: what it asks of a shared agent. */
+  sharedNeed: ResourceAmount;
   runtime: Runtime;
   selector: LabelSelector;
   /** "zone=eu,disk=ssd", keys sorted, for messages. */
@@ -123,10 +131,16 @@ function compile(request: SchedulingRequest): Compiled | { reason: string } {
     return { reason: `invalid resources: ${(err as Error).message}` };
   }
   const map = request.template.placement?.agentSelector ?? {};
+  const resources = request.template.resources;
+  const defaults = request.sharedDefaults;
   return {
     tenant: request.tenant,
     replicasOn: request.replicasOn ?? new Map(),
     need,
+    sharedNeed: {
+      milliCpu: resources?.cpu === undefined && defaults ? defaults.milliCpu : need.milliCpu,
+      memoryBytes: resources?.memory === undefined && defaults ? defaults.memoryBytes : need.memoryBytes,
+    },
     runtime: requiredRuntime(request.template),
     selector: selectorFromMap(map),
     selectorText: Object.keys(map)
@@ -147,14 +161,20 @@ function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Reject
   if (c.runtime === 'docker' && agent.hostNetwork && !agent.tenantHostNetwork && (agent.owner ?? agent.joinedBy) !== c.tenant)
     return { filter: 'HostNetworkOwnerOnly', message: "shares its host network only with its owner's containers (start it with --docker-network bridge, or --allow-tenant-host-network)" };
   if (!c.selector.matches(agent.labels)) return { filter: 'SelectorMismatch', message: `does not match placement.agentSelector ${c.selectorText}` };
-  const freeCpu = agent.allocatable.milliCpu - agent.allocated.milliCpu - placedHere * c.need.milliCpu;
-  const freeMemory = agent.allocatable.memoryBytes - agent.allocated.memoryBytes - placedHere * c.need.memoryBytes;
+  const need = needOn(c, agent);
+  const freeCpu = agent.allocatable.milliCpu - agent.allocated.milliCpu - placedHere * need.milliCpu;
+  const freeMemory = agent.allocatable.memoryBytes - agent.allocated.memoryBytes - placedHere * need.memoryBytes;
   // A zero request always fits, even on an overcommitted agent (Kubernetes best-effort).
-  if (c.need.milliCpu > 0 && c.need.milliCpu > freeCpu)
-    return { filter: 'InsufficientCpu', message: `not enough cpu (needs ${formatCpu(c.need.milliCpu)}, ${formatCpu(freeCpu)} free)` };
-  if (c.need.memoryBytes > 0 && c.need.memoryBytes > freeMemory)
-    return { filter: 'InsufficientMemory', message: `not enough memory (needs ${formatMemory(c.need.memoryBytes)}, ${formatMemory(freeMemory)} free)` };
+  if (need.milliCpu > 0 && need.milliCpu > freeCpu)
+    return { filter: 'InsufficientCpu', message: `not enough cpu (needs ${formatCpu(need.milliCpu)}, ${formatCpu(freeCpu)} free)` };
+  if (need.memoryBytes > 0 && need.memoryBytes > freeMemory)
+    return { filter: 'InsufficientMemory', message: `not enough memory (needs ${formatMemory(need.memoryBytes)}, ${formatMemory(freeMemory)} free)` };
   return undefined;
+}
+
+/** What one replica asks of this agent: defaults fill what the template leaves out on a shared one. */
+function needOn(c: Compiled, agent: SchedulingAgent): ResourceAmount {
+  return agent.owner === undefined ? c.sharedNeed : c.need;
 }
 
 const EPSILON = 1e-9;
@@ -185,7 +205,7 @@ function place(c: Compiled, agents: readonly SchedulingAgent[], placed: Readonly
       continue;
     }
     feasible += 1;
-    const candidate = { agent, replicas: (c.replicasOn.get(agent.name) ?? 0) + placedHere, load: loadAfter(agent, c.need, placedHere + 1) };
+    const candidate = { agent, replicas: (c.replicasOn.get(agent.name) ?? 0) + placedHere, load: loadAfter(agent, needOn(c, agent), placedHere + 1) };
     if (best === undefined || better(candidate, best)) best = candidate;
   }
   if (best) return { agent: best.agent.name };
@@ -229,9 +249,10 @@ function phrase(filter: Filter, n: number, c: Compiled): string {
       return `${n} ${one ? 'shares its' : 'share their'} host network only with ${one ? 'its owner' : 'their owners'}`;
     case 'SelectorMismatch':
       return `${n} ${one ? 'does' : 'do'} not match placement.agentSelector ${c.selectorText}`;
+    // A zero request never lacks anything: a rejection for it was for the shared default.
     case 'InsufficientCpu':
-      return `${n} ${one ? 'lacks' : 'lack'} cpu (needs ${formatCpu(c.need.milliCpu)})`;
+      return `${n} ${one ? 'lacks' : 'lack'} cpu (needs ${formatCpu(c.need.milliCpu || c.sharedNeed.milliCpu)})`;
     case 'InsufficientMemory':
-      return `${n} ${one ? 'lacks' : 'lack'} memory (needs ${formatMemory(c.need.memoryBytes)})`;
+      return `${n} ${one ? 'lacks' : 'lack'} memory (needs ${formatMemory(c.need.memoryBytes || c.sharedNeed.memoryBytes)})`;
   }
 }

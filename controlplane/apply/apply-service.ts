@@ -11,7 +11,7 @@ import { WORKLOAD_FINALIZER } from '../../reconciler/instance-state.ts';
 import type { FieldChange } from './object-diff.ts';
 import { planApply, type ApplyAction } from './plan-apply.ts';
 import { planPlacement, type PlacementPlan } from './plan-placement.ts';
-import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Instance, ResourceList, Secret, Workload } from '../../schemas/types.gen.ts';
 import { withSecretValues } from './secret-values.ts';
 
 export interface ApplyOptions {
@@ -27,6 +27,8 @@ export interface ApplyOptions {
    * which otherwise adds it as its first write. Without a reconciler nothing would remove it.
    */
   workloadFinalizer?: boolean;
+  /** A dry run's placement preview counts these for what a replica leaves out on a shared agent, as the scheduler does. */
+  defaultRequests?: ResourceList;
 }
 
 export interface ApplyResultItem {
@@ -89,7 +91,7 @@ export async function applyManifests(store: ObjectStore, principal: Principal, m
     if (!(error instanceof DryRunRollback)) throw error;
     ledger = error.ledger;
   }
-  if (ledger.changedWorkloads.length > 0) await previewPlacements(store, ledger.changedWorkloads);
+  if (ledger.changedWorkloads.length > 0) await previewPlacements(store, ledger.changedWorkloads, options.defaultRequests);
   const revision = ledger.revisions.length > 0 ? Math.max(...ledger.revisions) : await store.currentRevision();
   return { revision, dryRun: options.dryRun, results: ledger.results };
 }
@@ -202,10 +204,10 @@ async function updateApplySet(tx: StoreTransaction, principal: Principal, option
 }
 
 /** After the dry run's transaction: agents and instances as they are now. */
-async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[]): Promise<void> {
+async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[], defaultRequests: ResourceList | undefined): Promise<void> {
   const namespaces = [...new Set(changed.map(({ object }) => object.metadata.namespace!))];
   const [agents, instances, secrets] = await Promise.all([store.list({ kind: 'Agent' }), store.list({ kind: 'Instance' }), store.list({ kind: 'Secret', namespace: namespaces })]);
-  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[], secrets.items as Secret[]);
+  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[], secrets.items as Secret[], defaultRequests);
 }
 
 function keyOf(object: StoredObject): ObjectKey {

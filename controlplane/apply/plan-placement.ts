@@ -2,7 +2,7 @@
 // which stop, how many new ones start where, and how many would wait unscheduled. Pure; it reuses
 // the reconciler's planners (template hash, scheduler) so the preview and the real rollout agree.
 // It shows the end state, not the steps of the rolling update that gets there.
-import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Instance, ResourceList, Secret, Workload } from '../../schemas/types.gen.ts';
 import { isDeleting, isLost, isReady, isScheduled } from '../../reconciler/instance-state.ts';
 import { ClusterCapacity } from '../../reconciler/cluster-capacity.ts';
 import { scheduleReplicas } from '../../reconciler/scheduler.ts';
@@ -34,7 +34,7 @@ function keepOrder(a: Instance, b: Instance): number {
  * hold (all tenants', for the free capacity); agents: every Agent; secrets: the workload
  * namespace's Secrets (their versions are part of the template hash).
  */
-export function planPlacement(workload: Workload, instances: readonly Instance[], agents: readonly Agent[], secrets: readonly Secret[] = []): PlacementPlan {
+export function planPlacement(workload: Workload, instances: readonly Instance[], agents: readonly Agent[], secrets: readonly Secret[] = [], defaultRequests: ResourceList = {}): PlacementPlan {
   const namespace = workload.metadata.namespace!;
   const replicas = workload.spec.replicas ?? 1;
   const hash = templateHash(workload.spec, secretVersions(workload.spec, (name) => secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)));
@@ -57,11 +57,11 @@ export function planPlacement(workload: Workload, instances: readonly Instance[]
 
   const pending = new Map<string, number>();
   // The scheduler's view once the stopped instances are gone: the same one the reconciler keeps.
-  const capacity = new ClusterCapacity();
+  const capacity = new ClusterCapacity(defaultRequests);
   for (const agent of agents) capacity.observeAgent(agent, undefined);
   for (const instance of bound) if (!stopping.has(instance)) capacity.observeInstance(instance, undefined);
   const replicasOn = capacity.replicasOn(`${namespace}/${workload.metadata.name}`);
-  const placements = scheduleReplicas({ tenant: namespace, template: workload.spec, replicasOn }, capacity.agents(), replicas - kept.length);
+  const placements = scheduleReplicas({ tenant: namespace, template: workload.spec, sharedDefaults: capacity.sharedDefaults, replicasOn }, capacity.agents(), replicas - kept.length);
   for (const placement of placements) {
     if ('agent' in placement) planOf(placement.agent).deploy += 1;
     else pending.set(placement.reason, (pending.get(placement.reason) ?? 0) + 1);

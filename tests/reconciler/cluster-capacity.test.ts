@@ -47,6 +47,18 @@ describe('ClusterCapacity', () => {
     assert.deepEqual(capacity.agents().map((a) => a.name), ['b']);
   });
 
+  test('on a shared agent a replica stating no cpu or memory counts as the default requests; on a private one as nothing', () => {
+    const capacity = new ClusterCapacity({ cpu: '100m', memory: '64Mi' });
+    assert.deepEqual(capacity.sharedDefaults, { milliCpu: 100, memoryBytes: 64 * Mi });
+    capacity.observeAgent(agent('shared'), undefined);
+    capacity.observeAgent(agent('mine', { owner: 'team-a' }), undefined);
+    capacity.observeInstance(bound('bare', 'shared', {}), undefined);
+    capacity.observeInstance(bound('half', 'shared', { cpu: '1' }), undefined);
+    capacity.observeInstance(bound('bare-at-home', 'mine', {}), undefined);
+    assert.deepEqual(allocatedOn(capacity, 'shared'), { milliCpu: 1100, memoryBytes: 128 * Mi });
+    assert.deepEqual(allocatedOn(capacity, 'mine'), { milliCpu: 0, memoryBytes: 0 });
+  });
+
   test('bound instances add up per agent; unbinding, deleting and moving take them off', () => {
     const capacity = new ClusterCapacity();
     capacity.observeAgent(agent('a'), undefined);

@@ -66,6 +66,20 @@ const cases: Case[] = [
   { name: "another tenant's container on a shared agent with host networking", request: request({ tenant: 'bob', image: 'nginx:1' }), agents: [agent({ hostNetwork: true })], want: { reason: '0/1 agents can run it: 1 shares its host network only with its owner' } },
   { name: "the owner's container on its host network: allowed", request: request({ image: 'nginx:1' }), agents: [agent({ hostNetwork: true })], want: { agent: 'a' } },
   { name: 'an agent that opted in takes every tenant’s containers on its host network', request: request({ tenant: 'bob', image: 'nginx:1' }), agents: [agent({ hostNetwork: true, tenantHostNetwork: true })], want: { agent: 'a' } },
+  // Default requests: on a shared agent what a replica leaves out counts as the defaults; nothing "always fits" there.
+  {
+    name: 'no request on a full shared agent: the default does not fit',
+    request: { ...request(), sharedDefaults: { milliCpu: 100, memoryBytes: 64 * Mi } },
+    agents: [agent({ allocated: used(3950, 0) })],
+    want: { reason: '0/1 agents can run it: 1 lacks cpu (needs 100m)' },
+  },
+  { name: 'no request on a full private agent: still fits (best effort)', request: { ...request(), sharedDefaults: { milliCpu: 100, memoryBytes: 64 * Mi } }, agents: [agent({ owner: 'alice', allocated: used(3950, 8 * Gi) })], want: { agent: 'a' } },
+  {
+    name: 'the default fills only what the template leaves out',
+    request: { ...request({ cpu: '10m' }), sharedDefaults: { milliCpu: 100, memoryBytes: 64 * Mi } },
+    agents: [agent({ allocated: used(3950, 8 * Gi - 32 * Mi) })],
+    want: { reason: '0/1 agents can run it: 1 lacks memory (needs 64Mi)' },
+  },
   { name: 'image needs docker', request: request({ image: 'nginx:1' }), agents: [agent({ runtimes: ['process'] })], want: { reason: '0/1 agents can run it: 1 lacks the docker runtime' } },
   { name: 'command needs process', request: request(), agents: [agent({ runtimes: ['docker'] })], want: { reason: '0/1 agents can run it: 1 lacks the process runtime' } },
   { name: 'agent with no runtimes', request: request({ image: 'nginx:1' }), agents: [agent({ runtimes: [] })], want: { reason: '0/1 agents can run it: 1 lacks the docker runtime' } },
