@@ -83,6 +83,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
       link: gateway,
       timings: config.agentTimings,
       defaultRequests: config.defaultRequests,
+      sharedRequestsPerUser: config.sharedRequestsPerUser,
       onError: (where, err) => app.log.warn({ err }, `reconcile ${where} failed; retrying`),
     });
     app.decorate('reconciler', reconciler.value);

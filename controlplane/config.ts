@@ -13,6 +13,8 @@ export interface ServerConfig {
   registration: 'open' | 'closed';
   /** What a replica stating no cpu or memory counts as on a shared agent, when it is placed. */
   defaultRequests: { cpu: string; memory: string };
+  /** What one user may request in all on shared agents other users run (beyond it: Pending, naming the limit). */
+  sharedRequestsPerUser: { cpu: string; memory: string };
   /** What one user may hold open at once (429 past it). */
   limits: { watchesPerUser: number; logStreamsPerUser: number };
   /** Registration attempts one address may make in an hour (429 past it). */
@@ -50,6 +52,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   registrationsPerAddressPerHour: 20,
   limits: { watchesPerUser: 100, logStreamsPerUser: 20 },
   defaultRequests: { cpu: '100m', memory: '64Mi' },
+  sharedRequestsPerUser: { cpu: '4', memory: '8Gi' },
   bodyLimitBytes: 4 * 1024 * 1024,
   corsOrigins: [],
   login: { perUserFailures: 10, perAddressAttempts: 60, windowSeconds: 60 },
@@ -82,6 +85,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
     config.defaultRequests = {
       cpu: quantity('LATTICE_DEFAULT_CPU_REQUEST', env.LATTICE_DEFAULT_CPU_REQUEST ?? DEFAULT_CONFIG.defaultRequests.cpu, parseCpu),
       memory: quantity('LATTICE_DEFAULT_MEMORY_REQUEST', env.LATTICE_DEFAULT_MEMORY_REQUEST ?? DEFAULT_CONFIG.defaultRequests.memory, parseMemory),
+    };
+  }
+  if (env.LATTICE_SHARED_CPU_PER_USER || env.LATTICE_SHARED_MEMORY_PER_USER) {
+    config.sharedRequestsPerUser = {
+      cpu: quantity('LATTICE_SHARED_CPU_PER_USER', env.LATTICE_SHARED_CPU_PER_USER ?? DEFAULT_CONFIG.sharedRequestsPerUser.cpu, parseCpu),
+      memory: quantity('LATTICE_SHARED_MEMORY_PER_USER', env.LATTICE_SHARED_MEMORY_PER_USER ?? DEFAULT_CONFIG.sharedRequestsPerUser.memory, parseMemory),
     };
   }
   if (env.LATTICE_REGISTRATIONS_PER_HOUR) config.registrationsPerAddressPerHour = positiveInt('LATTICE_REGISTRATIONS_PER_HOUR', env.LATTICE_REGISTRATIONS_PER_HOUR);

@@ -13,6 +13,8 @@ interface Binding {
   agent: string;
   workload: string;
   request: ResourceAmount;
+  /** The namespace's user, when the agent is shared and not its own: the use counts against its share. */
+  stranger?: string;
   /** Made by this process and not yet seen in the instance cache. */
   assumed: boolean;
 }
@@ -33,8 +35,19 @@ export class ClusterCapacity {
   private readonly replicas = new Map<string, Map<string, number>>();
   private readonly requests = new Map<string, ResourceAmount>();
 
-  constructor(defaultRequests: ResourceList = {}) {
+  /** What one user may have requested on shared agents other users run; absent: no limit. */
+  readonly sharedLimit: ResourceAmount | undefined;
+  /** User → what it has requested on shared agents other users run. */
+  private readonly sharedUse = new Map<string, ResourceAmount>();
+
+  constructor(defaultRequests: ResourceList = {}, sharedLimitPerUser?: ResourceList) {
     this.sharedDefaults = { milliCpu: this.quantity(defaultRequests.cpu, parseCpu), memoryBytes: this.quantity(defaultRequests.memory, parseMemory) };
+    this.sharedLimit = sharedLimitPerUser && { milliCpu: this.quantity(sharedLimitPerUser.cpu, parseCpu), memoryBytes: this.quantity(sharedLimitPerUser.memory, parseMemory) };
+  }
+
+  /** The user's share of shared agents, for SchedulingRequest.sharedQuota; undefined without a limit. */
+  sharedQuotaOf(user: string): { limit: ResourceAmount; used: ResourceAmount } | undefined {
+    return this.sharedLimit && { limit: this.sharedLimit, used: this.sharedUse.get(user) ?? { milliCpu: 0, memoryBytes: 0 } };
   }
 
   /** Every agent, as the scheduler sees it; the allocations inside are live (read, never keep). */
@@ -76,7 +89,7 @@ export class ClusterCapacity {
     const key = keyOf(instance.metadata.namespace, instance.metadata.name);
     this.unbind(key);
     if (current && current.spec.agent !== undefined && !isDeleting(current)) {
-      this.bind(key, { agent: current.spec.agent, workload: workloadOf(current), request: this.requestOf(current), assumed: false });
+      this.bind(key, { agent: current.spec.agent, workload: workloadOf(current), request: this.requestOf(current), assumed: false, ...this.strangerOf(current) });
     }
   }
 
@@ -84,7 +97,7 @@ export class ClusterCapacity {
   assume(instance: Instance): void {
     const key = keyOf(instance.metadata.namespace, instance.metadata.name);
     this.unbind(key);
-    this.bind(key, { agent: instance.spec.agent!, workload: workloadOf(instance), request: this.requestOf(instance), assumed: true });
+    this.bind(key, { agent: instance.spec.agent!, workload: workloadOf(instance), request: this.requestOf(instance), assumed: true, ...this.strangerOf(instance) });
   }
 
   /** The write of an assumed binding failed: it will not come back. */
@@ -93,11 +106,22 @@ export class ClusterCapacity {
     if (this.bindings.get(key)?.assumed) this.unbind(key);
   }
 
+  /** On a shared agent that another user runs, the instance's user (namespace name = user). */
+  private strangerOf(instance: Instance): { stranger?: string } {
+    const view = this.views.get(instance.spec.agent ?? '');
+    const user = instance.metadata.namespace!;
+    return view && view.owner === undefined && view.joinedBy !== user ? { stranger: user } : {};
+  }
+
   private bind(key: string, binding: Binding): void {
     this.bindings.set(key, binding);
     const total = this.allocatedOn(binding.agent);
     total.milliCpu += binding.request.milliCpu;
     total.memoryBytes += binding.request.memoryBytes;
+    if (binding.stranger !== undefined) {
+      const use = this.sharedUse.get(binding.stranger) ?? { milliCpu: 0, memoryBytes: 0 };
+      this.sharedUse.set(binding.stranger, { milliCpu: use.milliCpu + binding.request.milliCpu, memoryBytes: use.memoryBytes + binding.request.memoryBytes });
+    }
     let perAgent = this.replicas.get(binding.workload);
     if (!perAgent) this.replicas.set(binding.workload, (perAgent = new Map()));
     perAgent.set(binding.agent, (perAgent.get(binding.agent) ?? 0) + 1);
@@ -110,6 +134,12 @@ export class ClusterCapacity {
     const total = this.allocatedOn(binding.agent);
     total.milliCpu -= binding.request.milliCpu;
     total.memoryBytes -= binding.request.memoryBytes;
+    if (binding.stranger !== undefined) {
+      const use = this.sharedUse.get(binding.stranger)!;
+      const left = { milliCpu: use.milliCpu - binding.request.milliCpu, memoryBytes: use.memoryBytes - binding.request.memoryBytes };
+      if (left.milliCpu <= 0 && left.memoryBytes <= 0) this.sharedUse.delete(binding.stranger);
+      else this.sharedUse.set(binding.stranger, left);
+    }
     const perAgent = this.replicas.get(binding.workload)!;
     const count = perAgent.get(binding.agent)! - 1;
     if (count > 0) perAgent.set(binding.agent, count);

@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   workloadConcurrency?: number;
   /** What a replica stating no cpu or memory counts as on a shared agent. */
   defaultRequests?: ResourceList;
+  /** What one user may request in all on shared agents other users run; absent: no limit. */
+  sharedRequestsPerUser?: ResourceList;
 }
 
 export const DEFAULT_TIMINGS: LifecycleTimings = { graceMs: 15_000, evictionMs: 30_000 };
@@ -74,7 +76,7 @@ export class Reconciler {
       this.queues.push(q);
       return q;
     };
-    const capacity = new ClusterCapacity(options.defaultRequests);
+    const capacity = new ClusterCapacity(options.defaultRequests, options.sharedRequestsPerUser);
     this.agents.onChange((current, previous) => capacity.observeAgent(current, previous));
     this.instances.onChange((current, previous) => capacity.observeInstance(current, previous));
     const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, capacity, secrets: this.secrets, now });

@@ -4,7 +4,8 @@
 // unschedulable, not private to another user, has the runtime, runs processes for this tenant (a
 // process runs as the agent's own OS user, without isolation: only the agent's owner's, unless the
 // agent opted in), puts containers on its host network only for its owner (unless it opted in),
-// matches placement.agentSelector, enough free cpu, enough free memory. Score the rest: fewest replicas of this workload first
+// matches placement.agentSelector, enough free cpu, enough free memory, and (on a shared agent
+// another user runs) within the tenant's share of shared agents. Score the rest: fewest replicas of this workload first
 // (spread), then least allocated after placement, then name. No fit → a reason naming the
 // constraints, like the Kubernetes scheduler's "0/3 nodes are available: ..."; agents private to
 // another user are left out of it, count included.
@@ -47,6 +48,11 @@ export interface SchedulingRequest {
    * On a private agent an absent request stays 0. Absent: 0 everywhere.
    */
   sharedDefaults?: ResourceAmount;
+  /**
+   * What the tenant may have requested, in all, on shared agents other users run, and what it
+   * has: one stranger cannot fill the machines everybody shares. Absent: no limit.
+   */
+  sharedQuota?: { limit: ResourceAmount; used: ResourceAmount };
   /** Agent name → replicas of this workload already bound there (absent: none); for spreading. */
   replicasOn?: ReadonlyMap<string, number>;
 }
@@ -54,7 +60,7 @@ export interface SchedulingRequest {
 export type Placement = { agent: string } | { reason: string };
 
 /** The filters, in the order they are applied and reported. */
-export const FILTERS = ['NotReady', 'Unschedulable', 'PrivateAgent', 'RuntimeMissing', 'ProcessesOwnerOnly', 'HostNetworkOwnerOnly', 'SelectorMismatch', 'InsufficientCpu', 'InsufficientMemory'] as const;
+export const FILTERS = ['NotReady', 'Unschedulable', 'PrivateAgent', 'RuntimeMissing', 'ProcessesOwnerOnly', 'HostNetworkOwnerOnly', 'SelectorMismatch', 'InsufficientCpu', 'InsufficientMemory', 'SharedQuota'] as const;
 export type Filter = (typeof FILTERS)[number];
 
 /** Why one agent cannot take the request; `message` reads after the agent's name ("laptop: not ready"). */
@@ -93,9 +99,15 @@ export function scheduleReplicas(request: SchedulingRequest, agents: readonly Sc
   const placed = new Map<string, number>();
   const placements: Placement[] = [];
   for (let i = 0; i < count; i++) {
-    const placement = place(compiled, agents, placed, options);
-    placements.push(placement);
-    if ('agent' in placement) placed.set(placement.agent, (placed.get(placement.agent) ?? 0) + 1);
+    const chosen = place(compiled, agents, placed, options);
+    if ('reason' in chosen) {
+      placements.push(chosen);
+      continue;
+    }
+    placements.push({ agent: chosen.name });
+    placed.set(chosen.name, (placed.get(chosen.name) ?? 0) + 1);
+    // What this call puts on strangers' shared agents counts against the tenant's share at once.
+    if (isStranger(compiled, chosen)) addTo(compiled.sharedUsed, compiled.sharedNeed);
   }
   return placements;
 }
@@ -116,6 +128,9 @@ interface Compiled {
   need: ResourceAmount;
   /** need with the shared defaults for what the template leaves out: what it asks of a shared agent. */
   sharedNeed: ResourceAmount;
+  sharedLimit: ResourceAmount | undefined;
+  /** The tenant's use of strangers' shared agents, this call's placements included (a copy). */
+  sharedUsed: ResourceAmount;
   runtime: Runtime;
   selector: LabelSelector;
   /** "zone=eu,disk=ssd", keys sorted, for messages. */
@@ -141,6 +156,8 @@ function compile(request: SchedulingRequest): Compiled | { reason: string } {
       milliCpu: resources?.cpu === undefined && defaults ? defaults.milliCpu : need.milliCpu,
       memoryBytes: resources?.memory === undefined && defaults ? defaults.memoryBytes : need.memoryBytes,
     },
+    sharedLimit: request.sharedQuota?.limit,
+    sharedUsed: { ...(request.sharedQuota?.used ?? { milliCpu: 0, memoryBytes: 0 }) },
     runtime: requiredRuntime(request.template),
     selector: selectorFromMap(map),
     selectorText: Object.keys(map)
@@ -169,7 +186,27 @@ function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Reject
     return { filter: 'InsufficientCpu', message: `not enough cpu (needs ${formatCpu(need.milliCpu)}, ${formatCpu(freeCpu)} free)` };
   if (need.memoryBytes > 0 && need.memoryBytes > freeMemory)
     return { filter: 'InsufficientMemory', message: `not enough memory (needs ${formatMemory(need.memoryBytes)}, ${formatMemory(freeMemory)} free)` };
+  if (c.sharedLimit && isStranger(c, agent) && overShare(c.sharedUsed, need, c.sharedLimit))
+    return { filter: 'SharedQuota', message: `${c.tenant} has used its share of shared agents (${shareText(c.sharedLimit)})` };
   return undefined;
+}
+
+/** A shared agent that another user runs: what the tenant asks of it counts against its share. */
+function isStranger(c: Compiled, agent: SchedulingAgent): boolean {
+  return agent.owner === undefined && agent.joinedBy !== c.tenant;
+}
+
+function overShare(used: ResourceAmount, need: ResourceAmount, limit: ResourceAmount): boolean {
+  return (need.milliCpu > 0 && used.milliCpu + need.milliCpu > limit.milliCpu) || (need.memoryBytes > 0 && used.memoryBytes + need.memoryBytes > limit.memoryBytes);
+}
+
+function addTo(total: ResourceAmount, amount: ResourceAmount): void {
+  total.milliCpu += amount.milliCpu;
+  total.memoryBytes += amount.memoryBytes;
+}
+
+function shareText(limit: ResourceAmount): string {
+  return `at most ${formatCpu(limit.milliCpu)} cpu and ${formatMemory(limit.memoryBytes)} memory requested`;
 }
 
 /** What one replica asks of this agent: defaults fill what the template leaves out on a shared one. */
@@ -185,7 +222,7 @@ interface Candidate {
   load: number;
 }
 
-function place(c: Compiled, agents: readonly SchedulingAgent[], placed: ReadonlyMap<string, number>, { scoreLimit = Infinity, startAt = 0 }: ScheduleOptions): Placement {
+function place(c: Compiled, agents: readonly SchedulingAgent[], placed: ReadonlyMap<string, number>, { scoreLimit = Infinity, startAt = 0 }: ScheduleOptions): SchedulingAgent | { reason: string } {
   const n = agents.length;
   if (n === 0) return { reason: 'no agents have joined' };
   const counts = new Map<Filter, number>();
@@ -208,7 +245,7 @@ function place(c: Compiled, agents: readonly SchedulingAgent[], placed: Readonly
     const candidate = { agent, replicas: (c.replicasOn.get(agent.name) ?? 0) + placedHere, load: loadAfter(agent, needOn(c, agent), placedHere + 1) };
     if (best === undefined || better(candidate, best)) best = candidate;
   }
-  if (best) return { agent: best.agent.name };
+  if (best) return best.agent;
   if (usable === 0) return { reason: `no agent that ${c.tenant} may use has joined` };
   const parts = FILTERS.filter((f) => counts.has(f)).map((f) => phrase(f, counts.get(f)!, c));
   return { reason: `0/${usable} agents can run it: ${parts.join(', ')}` };
@@ -254,5 +291,7 @@ function phrase(filter: Filter, n: number, c: Compiled): string {
       return `${n} ${one ? 'lacks' : 'lack'} cpu (needs ${formatCpu(c.need.milliCpu || c.sharedNeed.milliCpu)})`;
     case 'InsufficientMemory':
       return `${n} ${one ? 'lacks' : 'lack'} memory (needs ${formatMemory(c.need.memoryBytes || c.sharedNeed.memoryBytes)})`;
+    case 'SharedQuota':
+      return `${n} ${one ? 'is' : 'are'} shared and ${c.tenant} has used its share of shared agents (${shareText(c.sharedLimit!)})`;
   }
 }

@@ -174,7 +174,14 @@ export class WorkloadController {
     if (count === 0 && waiting.length === 0) return { binds: [], creates: [] };
     const { capacity } = this.deps;
     const namespace = workload.metadata.namespace!;
-    const request = { tenant: namespace, template: workload.spec, sharedDefaults: capacity.sharedDefaults, replicasOn: capacity.replicasOn(workloadKey(namespace, workload.metadata.name)) };
+    const quota = capacity.sharedQuotaOf(namespace);
+    const request = {
+      tenant: namespace,
+      template: workload.spec,
+      sharedDefaults: capacity.sharedDefaults,
+      ...(quota ? { sharedQuota: quota } : {}),
+      replicasOn: capacity.replicasOn(workloadKey(namespace, workload.metadata.name)),
+    };
     const agents = capacity.agents();
     const limit = scoreLimit(agents.length);
     const placements = scheduleReplicas(request, agents, count + waiting.length, { scoreLimit: limit, startAt: this.cursor });

@@ -27,8 +27,8 @@ export interface ApplyOptions {
    * which otherwise adds it as its first write. Without a reconciler nothing would remove it.
    */
   workloadFinalizer?: boolean;
-  /** A dry run's placement preview counts these for what a replica leaves out on a shared agent, as the scheduler does. */
-  defaultRequests?: ResourceList;
+  /** A dry run's placement preview uses the scheduler's default requests and per-user share of shared agents. */
+  requests?: { defaults?: ResourceList; sharedPerUser?: ResourceList };
 }
 
 export interface ApplyResultItem {
@@ -91,7 +91,7 @@ export async function applyManifests(store: ObjectStore, principal: Principal, m
     if (!(error instanceof DryRunRollback)) throw error;
     ledger = error.ledger;
   }
-  if (ledger.changedWorkloads.length > 0) await previewPlacements(store, ledger.changedWorkloads, options.defaultRequests);
+  if (ledger.changedWorkloads.length > 0) await previewPlacements(store, ledger.changedWorkloads, options.requests ?? {});
   const revision = ledger.revisions.length > 0 ? Math.max(...ledger.revisions) : await store.currentRevision();
   return { revision, dryRun: options.dryRun, results: ledger.results };
 }
@@ -204,10 +204,10 @@ async function updateApplySet(tx: StoreTransaction, principal: Principal, option
 }
 
 /** After the dry run's transaction: agents and instances as they are now. */
-async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[], defaultRequests: ResourceList | undefined): Promise<void> {
+async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[], requests: { defaults?: ResourceList; sharedPerUser?: ResourceList }): Promise<void> {
   const namespaces = [...new Set(changed.map(({ object }) => object.metadata.namespace!))];
   const [agents, instances, secrets] = await Promise.all([store.list({ kind: 'Agent' }), store.list({ kind: 'Instance' }), store.list({ kind: 'Secret', namespace: namespaces })]);
-  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[], secrets.items as Secret[], defaultRequests);
+  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[], secrets.items as Secret[], requests);
 }
 
 function keyOf(object: StoredObject): ObjectKey {

@@ -34,7 +34,13 @@ function keepOrder(a: Instance, b: Instance): number {
  * hold (all tenants', for the free capacity); agents: every Agent; secrets: the workload
  * namespace's Secrets (their versions are part of the template hash).
  */
-export function planPlacement(workload: Workload, instances: readonly Instance[], agents: readonly Agent[], secrets: readonly Secret[] = [], defaultRequests: ResourceList = {}): PlacementPlan {
+export function planPlacement(
+  workload: Workload,
+  instances: readonly Instance[],
+  agents: readonly Agent[],
+  secrets: readonly Secret[] = [],
+  requests: { defaults?: ResourceList; sharedPerUser?: ResourceList } = {},
+): PlacementPlan {
   const namespace = workload.metadata.namespace!;
   const replicas = workload.spec.replicas ?? 1;
   const hash = templateHash(workload.spec, secretVersions(workload.spec, (name) => secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)));
@@ -57,11 +63,13 @@ export function planPlacement(workload: Workload, instances: readonly Instance[]
 
   const pending = new Map<string, number>();
   // The scheduler's view once the stopped instances are gone: the same one the reconciler keeps.
-  const capacity = new ClusterCapacity(defaultRequests);
+  const capacity = new ClusterCapacity(requests.defaults, requests.sharedPerUser);
   for (const agent of agents) capacity.observeAgent(agent, undefined);
   for (const instance of bound) if (!stopping.has(instance)) capacity.observeInstance(instance, undefined);
   const replicasOn = capacity.replicasOn(`${namespace}/${workload.metadata.name}`);
-  const placements = scheduleReplicas({ tenant: namespace, template: workload.spec, sharedDefaults: capacity.sharedDefaults, replicasOn }, capacity.agents(), replicas - kept.length);
+  const quota = capacity.sharedQuotaOf(namespace);
+  const request = { tenant: namespace, template: workload.spec, sharedDefaults: capacity.sharedDefaults, ...(quota ? { sharedQuota: quota } : {}), replicasOn };
+  const placements = scheduleReplicas(request, capacity.agents(), replicas - kept.length);
   for (const placement of placements) {
     if ('agent' in placement) planOf(placement.agent).deploy += 1;
     else pending.set(placement.reason, (pending.get(placement.reason) ?? 0) + 1);

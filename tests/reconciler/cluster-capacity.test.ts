@@ -59,6 +59,21 @@ describe('ClusterCapacity', () => {
     assert.deepEqual(allocatedOn(capacity, 'mine'), { milliCpu: 0, memoryBytes: 0 });
   });
 
+  test("a user's share of shared agents counts only what it has on shared agents other users run", () => {
+    const capacity = new ClusterCapacity({}, { cpu: '2', memory: '4Gi' });
+    capacity.observeAgent({ ...agent('theirs'), spec: { joinedBy: 'admin' } }, undefined);
+    capacity.observeAgent({ ...agent('its-own'), spec: { joinedBy: 'team-a' } }, undefined);
+    capacity.observeAgent(agent('private', { owner: 'team-a' }), undefined);
+    const one = bound('one', 'theirs');
+    capacity.observeInstance(one, undefined);
+    capacity.observeInstance(bound('two', 'its-own'), undefined);
+    capacity.observeInstance(bound('three', 'private'), undefined);
+    assert.deepEqual(capacity.sharedQuotaOf('team-a'), { limit: { milliCpu: 2000, memoryBytes: 4096 * Mi }, used: { milliCpu: 500, memoryBytes: 256 * Mi } });
+    capacity.observeInstance(undefined, one);
+    assert.deepEqual(capacity.sharedQuotaOf('team-a')?.used, { milliCpu: 0, memoryBytes: 0 });
+    assert.equal(new ClusterCapacity().sharedQuotaOf('team-a'), undefined, 'no limit configured');
+  });
+
   test('bound instances add up per agent; unbinding, deleting and moving take them off', () => {
     const capacity = new ClusterCapacity();
     capacity.observeAgent(agent('a'), undefined);

@@ -252,6 +252,20 @@ const replicaCases: ReplicasCase[] = [
     count: 3,
     want: [{ agent: 'b' }, { agent: 'a' }, { agent: 'b' }],
   },
+  {
+    name: "a stranger's share of shared agents: this call's placements count, its own and private agents do not",
+    request: { ...request({ tenant: 'bob', image: 'nginx:1', cpu: '1' }), sharedQuota: { limit: used(2500, 8 * Gi), used: used(500, 0) } },
+    agents: [agent({ name: 'a' })],
+    count: 3,
+    want: [{ agent: 'a' }, { agent: 'a' }, { reason: "0/1 agents can run it: 1 is shared and bob has used its share of shared agents (at most 2500m cpu and 8Gi memory requested)" }],
+  },
+  {
+    name: 'the share does not count on a shared agent the tenant runs itself, nor on a private one',
+    request: { ...request({ tenant: 'bob', image: 'nginx:1', cpu: '1' }), sharedQuota: { limit: used(500, 8 * Gi), used: used(500, 0) } },
+    agents: [agent({ name: 'mine', joinedBy: 'bob', allocatable: used(1000, 8 * Gi) }), agent({ name: 'private', owner: 'bob', allocatable: used(1000, 8 * Gi) })],
+    count: 2,
+    want: [{ agent: 'mine' }, { agent: 'private' }],
+  },
   { name: 'zero replicas', request: request(), agents: [agent()], count: 0, want: [] },
   { name: 'no agents', request: request(), agents: [], count: 2, want: [{ reason: 'no agents have joined' }, { reason: 'no agents have joined' }] },
 ];
