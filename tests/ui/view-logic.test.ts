@@ -7,7 +7,7 @@ import { parseLabelSelector } from '../../store/label-selector.ts';
 import { age, formatBytes, formatCpu, memoryBytes, milliCpu, safeHref } from '../../ui/src/format.ts';
 import { parseLabelFilter } from '../../ui/src/label-filter.ts';
 import { parseRoute, workloadHref, workloadsHref } from '../../ui/src/router.ts';
-import { agentRows, eventsForWorkload, namespaceChoices, newestFirst, specSummary, workloadRows } from '../../ui/src/view-models.ts';
+import { agentRows, eventsForWorkload, namespaceChoices, newestFirst, runtimeLabels, specSummary, workloadRows } from '../../ui/src/view-models.ts';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
@@ -122,7 +122,7 @@ test('agent rows: allocation counts the bound instances that are not being delet
   const [laptop, vps] = agentRows(agents, instances);
   assert.deepEqual(
     { ready: laptop!.ready?.status, cpu: laptop!.cpu, memory: laptop!.memory, instances: laptop!.instances, labels: laptop!.labels, runtimes: laptop!.runtimes },
-    { ready: 'True', cpu: { used: 750, total: 2000 }, memory: { used: 256 * 2 ** 20, total: 4 * 2 ** 30 }, instances: 2, labels: [['zone', 'home']], runtimes: ['process'] },
+    { ready: 'True', cpu: { used: 750, total: 2000 }, memory: { used: 256 * 2 ** 20, total: 4 * 2 ** 30 }, instances: 2, labels: [['zone', 'home']], runtimes: ['process (owner only)'] },
   );
   assert.deepEqual({ ready: vps!.ready, cpu: vps!.cpu, instances: vps!.instances, owner: vps!.owner, unschedulable: vps!.unschedulable }, { ready: undefined, cpu: { used: 0, total: 1000 }, instances: 0, owner: 'alice', unschedulable: true });
 });
@@ -168,4 +168,12 @@ test('the spec summary names secret references but never holds a value from them
     Environment: 'POSTGRES_PASSWORD (from secret db.password), MODE',
     Volumes: 'data at /var/lib/postgresql/data',
   });
+});
+
+test('runtimes show whose workloads they take where the trust model limits it', () => {
+  const agent = (status: Agent['status']): Agent => ({ apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name: 'a' }, spec: {}, status });
+  assert.deepEqual(runtimeLabels(agent({ runtimes: ['docker', 'process'], dockerNetwork: 'bridge' })), ['docker', 'process (owner only)']);
+  assert.deepEqual(runtimeLabels(agent({ runtimes: ['docker', 'process'], dockerNetwork: 'host', tenantProcesses: true })), ['docker (host network, owner only)', 'process (every tenant)']);
+  assert.deepEqual(runtimeLabels(agent({ runtimes: ['docker'], dockerNetwork: 'host', tenantHostNetwork: true })), ['docker (host network, every tenant)']);
+  assert.deepEqual(runtimeLabels(agent(undefined)), []);
 });

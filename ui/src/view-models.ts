@@ -119,6 +119,20 @@ export interface AgentRow {
 }
 
 /**
+ * The runtimes an agent offers, with whose workloads they take where that is limited (the trust
+ * model): processes run as the agent's own user, and host-networked containers share its network,
+ * so both are for the agent's owner unless it opted in.
+ */
+export function runtimeLabels(agent: Agent): string[] {
+  const status = agent.status;
+  return (status?.runtimes ?? []).map((runtime) => {
+    if (runtime === 'process') return status?.tenantProcesses ? 'process (every tenant)' : 'process (owner only)';
+    if (status?.dockerNetwork === 'host') return status.tenantHostNetwork ? 'docker (host network, every tenant)' : 'docker (host network, owner only)';
+    return runtime;
+  });
+}
+
+/**
  * Allocated = what the instances bound to an agent (and not being deleted) request, as the
  * scheduler counts it; out of allocatable (or capacity). Only the instances the viewer may see
  * count: on a shared agent a tenant sees its own share.
@@ -138,7 +152,7 @@ export function agentRows(agents: readonly Agent[], instances: readonly Instance
       key: agent.metadata.name,
       name: agent.metadata.name,
       ready: agent.status?.conditions?.find((c) => c.type === 'Ready'),
-      runtimes: agent.status?.runtimes ?? [],
+      runtimes: runtimeLabels(agent),
       cpu: { used: mine.reduce((s, i) => s + (milliCpu(i.spec.template.resources?.cpu) ?? 0), 0), total: milliCpu(total.cpu) ?? 0 },
       memory: { used: mine.reduce((s, i) => s + (memoryBytes(i.spec.template.resources?.memory) ?? 0), 0), total: memoryBytes(total.memory) ?? 0 },
       instances: mine.length,
