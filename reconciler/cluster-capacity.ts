@@ -6,7 +6,7 @@
 import type { Agent, Instance, ResourceList } from '../schemas/types.gen.ts';
 import { isAgentReady, isDeleting } from './instance-state.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
-import type { SchedulingAgent } from './scheduler.ts';
+import { runsFor, type SchedulingAgent } from './scheduler.ts';
 import type { ResourceAmount } from './types.ts';
 
 interface Binding {
@@ -110,7 +110,7 @@ export class ClusterCapacity {
   private strangerOf(instance: Instance): { stranger?: string } {
     const view = this.views.get(instance.spec.agent ?? '');
     const user = instance.metadata.namespace!;
-    return view && view.owner === undefined && view.joinedBy !== user ? { stranger: user } : {};
+    return view && !runsFor(view, user) ? { stranger: user } : {};
   }
 
   private bind(key: string, binding: Binding): void {

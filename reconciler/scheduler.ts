@@ -5,8 +5,8 @@
 // process runs as the agent's own OS user, without isolation: only the agent's owner's, unless the
 // agent opted in), puts containers on its host network only for its owner (unless it opted in),
 // matches placement.agentSelector, enough free cpu, enough free memory, and (on a shared agent
-// another user runs) within the tenant's share of shared agents. Score the rest: fewest replicas of this workload first
-// (spread), then least allocated after placement, then name. No fit → a reason naming the
+// another user runs) within the tenant's share of shared agents. Score the rest: fewest replicas
+// of this workload first (spread), then least allocated after placement, then name. No fit → a reason naming the
 // constraints, like the Kubernetes scheduler's "0/3 nodes are available: ..."; agents private to
 // another user are left out of it, count included.
 import { selectorFromMap } from '../store/label-selector.ts';
@@ -107,7 +107,7 @@ export function scheduleReplicas(request: SchedulingRequest, agents: readonly Sc
     placements.push({ agent: chosen.name });
     placed.set(chosen.name, (placed.get(chosen.name) ?? 0) + 1);
     // What this call puts on strangers' shared agents counts against the tenant's share at once.
-    if (isStranger(compiled, chosen)) addTo(compiled.sharedUsed, compiled.sharedNeed);
+    if (!runsFor(chosen, compiled.tenant)) addTo(compiled.sharedUsed, compiled.sharedNeed);
   }
   return placements;
 }
@@ -173,9 +173,9 @@ function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Reject
   if (agent.unschedulable) return { filter: 'Unschedulable', message: 'unschedulable' };
   if (agent.owner !== undefined && agent.owner !== c.tenant) return { filter: 'PrivateAgent', message: 'private to another user' };
   if (!agent.runtimes.includes(c.runtime)) return { filter: 'RuntimeMissing', message: `needs the ${c.runtime} runtime` };
-  if (c.runtime === 'process' && !agent.tenantProcesses && (agent.owner ?? agent.joinedBy) !== c.tenant)
+  if (c.runtime === 'process' && !agent.tenantProcesses && !runsFor(agent, c.tenant))
     return { filter: 'ProcessesOwnerOnly', message: 'runs processes only for its owner (start it with --allow-tenant-processes to run them for every tenant)' };
-  if (c.runtime === 'docker' && agent.hostNetwork && !agent.tenantHostNetwork && (agent.owner ?? agent.joinedBy) !== c.tenant)
+  if (c.runtime === 'docker' && agent.hostNetwork && !agent.tenantHostNetwork && !runsFor(agent, c.tenant))
     return { filter: 'HostNetworkOwnerOnly', message: "shares its host network only with its owner's containers (start it with --docker-network bridge, or --allow-tenant-host-network)" };
   if (!c.selector.matches(agent.labels)) return { filter: 'SelectorMismatch', message: `does not match placement.agentSelector ${c.selectorText}` };
   const need = needOn(c, agent);
@@ -186,14 +186,18 @@ function reject(c: Compiled, agent: SchedulingAgent, placedHere: number): Reject
     return { filter: 'InsufficientCpu', message: `not enough cpu (needs ${formatCpu(need.milliCpu)}, ${formatCpu(freeCpu)} free)` };
   if (need.memoryBytes > 0 && need.memoryBytes > freeMemory)
     return { filter: 'InsufficientMemory', message: `not enough memory (needs ${formatMemory(need.memoryBytes)}, ${formatMemory(freeMemory)} free)` };
-  if (c.sharedLimit && isStranger(c, agent) && overShare(c.sharedUsed, need, c.sharedLimit))
+  if (c.sharedLimit && !runsFor(agent, c.tenant) && overShare(c.sharedUsed, need, c.sharedLimit))
     return { filter: 'SharedQuota', message: `${c.tenant} has used its share of shared agents (${shareText(c.sharedLimit)})` };
   return undefined;
 }
 
-/** A shared agent that another user runs: what the tenant asks of it counts against its share. */
-function isStranger(c: Compiled, agent: SchedulingAgent): boolean {
-  return agent.owner === undefined && agent.joinedBy !== c.tenant;
+/**
+ * Whether the agent is the user's own: its private agent, or a shared one it joined. Elsewhere the
+ * user is a stranger: processes and host networking only by the agent's opt-in, and what it
+ * requests counts against its share of shared agents.
+ */
+export function runsFor(agent: Pick<SchedulingAgent, 'owner' | 'joinedBy'>, user: string): boolean {
+  return (agent.owner ?? agent.joinedBy) === user;
 }
 
 function overShare(used: ResourceAmount, need: ResourceAmount, limit: ResourceAmount): boolean {
