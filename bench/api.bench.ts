@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { stringify } from 'yaml';
 import { LatticeClient } from '../client/api-client.ts';
-import type { ServerConfig } from '../controlplane/config.ts';
+import type { ConfigOverrides, ServerConfig } from '../controlplane/config.ts';
 import { etcdPut, findEtcd, startEtcd } from './etcd-peer.ts';
 import { fmt, percentile, printTable } from './report.ts';
 
@@ -99,7 +99,9 @@ async function startServer(sqliteSynchronous: ServerConfig['sqliteSynchronous'])
   const dir = mkdtempSync(join(tmpdir(), 'lattice-api-bench-'));
   const require = createRequire(import.meta.url);
   // bcrypt at its lowest cost: the bench logs in once, and hashing is not what it measures.
-  const config: Partial<ServerConfig> = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, registration: 'open', sqliteSynchronous };
+  // The tenant's path, limits checked, with room for every object the bench writes.
+  const limits = { objectsPerNamespace: 1_000_000, replicasPerUser: 1_000_000 };
+  const config: ConfigOverrides = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, registration: 'open', sqliteSynchronous, limits };
   const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
   const child = spawn(process.execPath, [...profile, '--import', pathToFileURL(require.resolve('tsx')).href, '--input-type=module', '--eval', SERVER_PROCESS], {
     env: { ...process.env, LATTICE_BENCH_SERVER: JSON.stringify({ appModule: new URL('../controlplane/app.ts', import.meta.url).href, config }) },

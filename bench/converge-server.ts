@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ServerConfig } from '../controlplane/config.ts';
+import type { ConfigOverrides } from '../controlplane/config.ts';
 import { DIST, buildBundle, bundleIsFresh } from '../bin/bundle.js';
 
 const START_TIMEOUT_MS = 30_000;
@@ -145,9 +145,9 @@ function procCpuSeconds(statPath: string): number {
  * V8 CPU profile of the server process there when it exits; BENCH_SERVER_V8_PROF=/some/dir a
  * V8 tick log as it runs; BENCH_SERVER_HEAP_SNAPSHOT=/some/dir a heap snapshot when it is closed.
  */
-export async function startBenchServer(config: Partial<ServerConfig>): Promise<BenchServer> {
+export async function startBenchServer(config: ConfigOverrides): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-converge-bench-'));
-  const full: Partial<ServerConfig> = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, reconciler: true, ...config };
+  const full: ConfigOverrides = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, reconciler: true, ...config };
   // --cpu-prof writes its profile only when the process exits by itself; a server too busy to
   // read the close message is killed and leaves none. --prof's tick log is written as it runs
   // (analyse with `node --prof-process <log>`).

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { ObjectStore } from '../store/types.ts';
-import { resolveConfig, type ServerConfig } from './config.ts';
+import { resolveConfig, type ConfigOverrides } from './config.ts';
 import './fastify-types.ts';
 import { lazyValidatorFactory } from './lazy-validators.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -21,11 +21,12 @@ import { historyRoutes } from './routes/history-routes.ts';
 import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import { LogCompactor } from './log-compactor.ts';
+import { NamespaceUsage } from './namespace-usage.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 import { isAgentReady } from '../reconciler/instance-state.ts';
 
 export interface BuildOptions {
-  config?: Partial<ServerConfig>;
+  config?: ConfigOverrides;
   /** Use this store instead of opening config.db (it is then not closed with the app). */
   store?: ObjectStore;
   now?: () => Date;
@@ -89,11 +90,15 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     app.decorate('reconciler', reconciler.value);
     app.addHook('onReady', () => reconciler.value!.start());
   }
+  const usage = new NamespaceUsage(app.store, config.limits, (err) => app.log.warn({ err }, 'counting namespace usage failed; relisting'));
+  app.decorate('namespaceUsage', usage);
+  app.addHook('onReady', () => usage.start());
   const compactor = new LogCompactor(app.store, config.compactIntervalMs, (err) => app.log.warn({ err }, 'compacting the change log failed; trying again next interval'));
   app.addHook('onReady', () => compactor.start());
   // Before the store closes: controllers and agent connections stop first.
   app.addHook('preClose', async () => {
     compactor.stop();
+    usage.stop();
     reconciler.value?.stop();
     gateway.closeAll();
   });

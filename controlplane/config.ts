@@ -1,6 +1,16 @@
 // Server configuration: from explicit options (tests, `lattice up`) or the environment
 // (`lattice server`, see .env.example). Every field has a safe default.
 import { parseCpu, parseMemory } from '../schemas/quantity.ts';
+export interface UserLimits {
+  watchesPerUser: number;
+  logStreamsPerUser: number;
+  /** Workloads and secrets in one namespace. */
+  objectsPerNamespace: number;
+  replicasPerWorkload: number;
+  /** Replicas across every namespace the user belongs to. */
+  replicasPerUser: number;
+}
+
 export interface ServerConfig {
   /** Store URL: sqlite:./path.db or postgres://… */
   db: string;
@@ -15,8 +25,8 @@ export interface ServerConfig {
   defaultRequests: { cpu: string; memory: string };
   /** What one user may request in all on shared agents other users run (beyond it: Pending, naming the limit). */
   sharedRequestsPerUser: { cpu: string; memory: string };
-  /** What one user may hold open at once (429 past it). */
-  limits: { watchesPerUser: number; logStreamsPerUser: number };
+  /** What one user (not an admin) may hold open at once and store (429 past it). */
+  limits: UserLimits;
   /** Registration attempts one address may make in an hour (429 past it). */
   registrationsPerAddressPerHour: number;
   bootstrapAdmin?: { username: string; password: string };
@@ -50,7 +60,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   bcryptCost: 10,
   registration: 'open',
   registrationsPerAddressPerHour: 20,
-  limits: { watchesPerUser: 100, logStreamsPerUser: 20 },
+  limits: { watchesPerUser: 100, logStreamsPerUser: 20, objectsPerNamespace: 1_000, replicasPerWorkload: 100, replicasPerUser: 500 },
   defaultRequests: { cpu: '100m', memory: '64Mi' },
   sharedRequestsPerUser: { cpu: '4', memory: '8Gi' },
   bodyLimitBytes: 4 * 1024 * 1024,
@@ -64,22 +74,31 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logger: true,
 };
 
-export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return { ...DEFAULT_CONFIG, ...overrides };
+/** Overrides of the defaults; limits may be given one by one. */
+export type ConfigOverrides = Partial<Omit<ServerConfig, 'limits'>> & { limits?: Partial<UserLimits> };
+
+export function resolveConfig(overrides: ConfigOverrides = {}): ServerConfig {
+  return { ...DEFAULT_CONFIG, ...overrides, limits: { ...DEFAULT_CONFIG.limits, ...overrides.limits } };
 }
 
+const LIMIT_VARIABLES: Readonly<Record<keyof UserLimits, string>> = {
+  watchesPerUser: 'LATTICE_WATCHES_PER_USER',
+  logStreamsPerUser: 'LATTICE_LOG_STREAMS_PER_USER',
+  objectsPerNamespace: 'LATTICE_OBJECTS_PER_NAMESPACE',
+  replicasPerWorkload: 'LATTICE_REPLICAS_PER_WORKLOAD',
+  replicasPerUser: 'LATTICE_REPLICAS_PER_USER',
+};
+
 /** Reads LATTICE_* variables; unknown values are errors, not silently ignored. */
-export function configFromEnv(env: NodeJS.ProcessEnv): Partial<ServerConfig> {
-  const config: Partial<ServerConfig> = {};
+export function configFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const config: ConfigOverrides = {};
   if (env.LATTICE_DB) config.db = env.LATTICE_DB;
   if (env.LATTICE_JWT_SECRET) config.jwtSecret = env.LATTICE_JWT_SECRET;
   if (env.LATTICE_ACCESS_TOKEN_TTL) config.accessTokenTtlSeconds = positiveInt('LATTICE_ACCESS_TOKEN_TTL', env.LATTICE_ACCESS_TOKEN_TTL);
   if (env.LATTICE_REGISTRATION) config.registration = oneOf('LATTICE_REGISTRATION', env.LATTICE_REGISTRATION, ['open', 'closed'] as const);
-  if (env.LATTICE_WATCHES_PER_USER || env.LATTICE_LOG_STREAMS_PER_USER) {
-    config.limits = {
-      watchesPerUser: env.LATTICE_WATCHES_PER_USER ? positiveInt('LATTICE_WATCHES_PER_USER', env.LATTICE_WATCHES_PER_USER) : DEFAULT_CONFIG.limits.watchesPerUser,
-      logStreamsPerUser: env.LATTICE_LOG_STREAMS_PER_USER ? positiveInt('LATTICE_LOG_STREAMS_PER_USER', env.LATTICE_LOG_STREAMS_PER_USER) : DEFAULT_CONFIG.limits.logStreamsPerUser,
-    };
+  for (const [limit, name] of Object.entries(LIMIT_VARIABLES) as [keyof UserLimits, string][]) {
+    const value = env[name];
+    if (value) config.limits = { ...config.limits, [limit]: positiveInt(name, value) };
   }
   if (env.LATTICE_DEFAULT_CPU_REQUEST || env.LATTICE_DEFAULT_MEMORY_REQUEST) {
     config.defaultRequests = {

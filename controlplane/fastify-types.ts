@@ -7,6 +7,7 @@ import type { ServerMetrics } from './metrics.ts';
 import type { AgentGateway } from './agents/agent-gateway.ts';
 import type { AgentRegistry } from './agents/agent-registry.ts';
 import type { Reconciler } from '../reconciler/reconciler.ts';
+import type { NamespaceUsage } from './namespace-usage.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     now: () => Date;
     agentRegistry: AgentRegistry;
     agentGateway: AgentGateway;
+    /** What each namespace stores, for the per-user limits on objects and replicas. */
+    namespaceUsage: NamespaceUsage;
     /** Absent when the server runs without a reconciler (config.reconciler: false). */
     reconciler?: Reconciler;
   }

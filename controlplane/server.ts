@@ -1,7 +1,7 @@
 // The entry point: build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
 import type { FastifyInstance } from 'fastify';
 import { build } from './app.ts';
-import type { ServerConfig } from './config.ts';
+import type { ConfigOverrides } from './config.ts';
 import { tuneHeapForControlPlane } from './heap-tuning.ts';
 
 export interface ListenAddress {
@@ -16,7 +16,7 @@ export function parseListen(value: string): ListenAddress {
   return { host: match[1] ?? match[2]!, port };
 }
 
-export async function startServer(listen: ListenAddress, config: Partial<ServerConfig>): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(listen: ListenAddress, config: ConfigOverrides): Promise<{ app: FastifyInstance; url: string }> {
   tuneHeapForControlPlane();
   const app = await build({ config });
   await app.listen(listen);

@@ -13,6 +13,7 @@ import { planApply, type ApplyAction } from './plan-apply.ts';
 import { planPlacement, type PlacementPlan } from './plan-placement.ts';
 import type { Agent, Instance, ResourceList, Secret, Workload } from '../../schemas/types.gen.ts';
 import { withSecretValues } from './secret-values.ts';
+import type { NamespaceUsage, UsageChange, UsageReservation } from '../namespace-usage.ts';
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -29,6 +30,8 @@ export interface ApplyOptions {
   workloadFinalizer?: boolean;
   /** A dry run's placement preview uses the scheduler's default requests and per-user share of shared agents. */
   requests?: { defaults?: ResourceList; sharedPerUser?: ResourceList };
+  /** Admits what the apply adds against the user's limits (absent: no limits). */
+  usage?: NamespaceUsage;
 }
 
 export interface ApplyResultItem {
@@ -62,9 +65,11 @@ class Ledger {
   readonly revisions: number[] = [];
   /** Dry runs: the Workloads that would change, to preview their placement. */
   readonly changedWorkloads: { item: ApplyResultItem; object: StoredObject }[] = [];
+  readonly written: StoredObject[] = [];
 
   wrote(object: StoredObject): void {
     this.revisions.push(Number(object.metadata.resourceVersion));
+    this.written.push(object);
   }
 }
 
@@ -79,15 +84,19 @@ export async function applyManifests(store: ObjectStore, principal: Principal, m
   // An empty set with prune is how a GitOps directory that lost its last file empties the set.
   const desired = manifests.length === 0 && options.prune ? [] : prepare(principal, manifests);
   let ledger: Ledger;
+  let reservation: UsageReservation | undefined;
   try {
     ledger = await store.transact(async (tx) => {
       const inTransaction = new Ledger();
-      await applyAll(tx, desired, options, inTransaction);
+      const changes = await applyAll(tx, desired, options, inTransaction);
+      if (options.usage) reservation = options.usage.admit(principal, changes);
       if (options.applySet) await updateApplySet(tx, principal, options, desired, now(), inTransaction);
       if (options.dryRun) throw new DryRunRollback(inTransaction);
       return inTransaction;
     });
+    reservation?.committed(ledger.written);
   } catch (error) {
+    reservation?.released();
     if (!(error instanceof DryRunRollback)) throw error;
     ledger = error.ledger;
   }
@@ -147,13 +156,16 @@ function withWorkloadFinalizer(object: StoredObject): StoredObject {
   return { ...object, metadata: { ...object.metadata, finalizers: [...(object.metadata.finalizers ?? []), WORKLOAD_FINALIZER] } };
 }
 
-async function applyAll(tx: StoreTransaction, desired: Desired[], options: ApplyOptions, ledger: Ledger): Promise<void> {
+/** Writes (or, in a dry run, plans) every object; returns what changes, for the user's limits. */
+async function applyAll(tx: StoreTransaction, desired: Desired[], options: ApplyOptions, ledger: Ledger): Promise<UsageChange[]> {
+  const changes: UsageChange[] = [];
   for (const { object, resourceVersion } of desired) {
     const key = keyOf(object);
     const live = await tx.find(key);
     checkMoved(live, key, options.ifRevision, resourceVersion);
     const plan = planApply(withSecretValues(object, live), live);
     const item: ApplyResultItem = { apiVersion: object.apiVersion, kind: object.kind, ...nameOf(key), action: plan.action };
+    if (plan.action !== 'unchanged') changes.push({ live, next: plan.object });
     if (options.dryRun) item.diff = plan.diff;
     if (options.dryRun && plan.action !== 'unchanged' && object.kind === 'Workload') ledger.changedWorkloads.push({ item, object: plan.object });
     if (!options.dryRun && plan.action === 'created') ledger.wrote(await tx.create(options.workloadFinalizer ? withWorkloadFinalizer(plan.object) : plan.object));
@@ -162,6 +174,7 @@ async function applyAll(tx: StoreTransaction, desired: Desired[], options: Apply
     }
     ledger.results.push(item);
   }
+  return changes;
 }
 
 function checkMoved(live: StoredObject | undefined, key: ObjectKey, ifRevision: number | undefined, resourceVersion: string | undefined): void {

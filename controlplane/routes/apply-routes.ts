@@ -24,7 +24,7 @@ export async function applyRoutes(app: FastifyInstance): Promise<void> {
       if (request.body === undefined || request.body === null) throw badRequest('send the manifests as the body (application/yaml or application/json)');
       const manifests = request.body instanceof YamlBody ? parseYamlDocuments(request.body.text) : jsonDocuments(request.body);
       const query = request.query as { dryRun: boolean; ifRevision?: number; applySet?: string; prune: boolean };
-      return applyManifests(app.store, request.principal, manifests, { ...query, workloadFinalizer: app.config.reconciler, requests: { defaults: app.config.defaultRequests, sharedPerUser: app.config.sharedRequestsPerUser } }, app.now);
+      return applyManifests(app.store, request.principal, manifests, { ...query, workloadFinalizer: app.config.reconciler, requests: { defaults: app.config.defaultRequests, sharedPerUser: app.config.sharedRequestsPerUser }, usage: app.namespaceUsage }, app.now);
     },
   );
 }

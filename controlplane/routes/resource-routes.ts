@@ -10,6 +10,7 @@ import { withSecretValues } from '../apply/secret-values.ts';
 import { ApiError, badRequest, forbidden, invalid, notFound, parseParam } from '../errors.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
 import { recordEvent } from '../../reconciler/events.ts';
+import type { UsageReservation } from '../namespace-usage.ts';
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
 const plural = { type: 'string', pattern: '^[a-z]+$', maxLength: 32 } as const;
@@ -120,12 +121,20 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
     ].filter((d): d is { path: string; message: string } => Boolean(d));
     if (mismatch.length > 0) throw invalid(formatFieldErrors(mismatch), mismatch);
     desired.metadata.namespace = namespace;
-    const updated = await app.store.transact(async (tx) => {
-      const live = await tx.get({ kind: info.kind, namespace, name });
-      const { object } = planApply(withSecretValues(desired, live), live);
-      return tx.update({ ...object, metadata: { ...object.metadata, resourceVersion: desired.metadata.resourceVersion } });
-    });
-    return present(updated);
+    let reservation: UsageReservation | undefined;
+    try {
+      const updated = await app.store.transact(async (tx) => {
+        const live = await tx.get({ kind: info.kind, namespace, name });
+        const { object } = planApply(withSecretValues(desired, live), live);
+        reservation = app.namespaceUsage.admit(request.principal, [{ live, next: object }]);
+        return tx.update({ ...object, metadata: { ...object.metadata, resourceVersion: desired.metadata.resourceVersion } });
+      });
+      reservation?.committed([updated]);
+      return present(updated);
+    } catch (error) {
+      reservation?.released();
+      throw error;
+    }
   });
 
   app.put('/namespaces/:namespace/:plural/:name/status', { schema: { params: objectParams } }, async () => {

@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import type { WatchMessage } from '../../client/api-types.ts';
 import type { LatticeClient, WatchParams, WatchStream } from '../../client/api-client.ts';
-import type { ServerConfig } from '../../controlplane/config.ts';
+import type { ConfigOverrides } from '../../controlplane/config.ts';
 import type { StoredObject } from '../../store/types.ts';
 import { rawRequest, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -37,7 +37,7 @@ interface Scope {
   after(fn: () => Promise<void> | void): void;
 }
 
-async function startFixture(scope: Scope, config: Partial<ServerConfig> = {}, seed = true): Promise<Fixture> {
+async function startFixture(scope: Scope, config: ConfigOverrides = {}, seed = true): Promise<Fixture> {
   const server = await startTestServer(scope, config);
   const alice = await server.user('alice');
   const bob = await server.user('bob');
@@ -220,7 +220,7 @@ const refresh = (f: Fixture, refreshToken: string) => send(f, { method: 'POST', 
 interface Row {
   name: string;
   /** Run on a server of its own with this config (and seeded unless seed is false). */
-  server?: Partial<ServerConfig>;
+  server?: ConfigOverrides;
   seed?: boolean;
   run: (f: Fixture) => Promise<Answer>;
   status: number;

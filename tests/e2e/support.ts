@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
 import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { build } from '../../controlplane/app.ts';
-import type { ServerConfig } from '../../controlplane/config.ts';
+import type { ConfigOverrides } from '../../controlplane/config.ts';
 import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
 import { assertStaysOnLoopback } from '../support/loopback-only.ts';
 import { ADMIN, startTestServer } from '../support/server.ts';
@@ -369,7 +369,7 @@ export interface ControlPlaneOptions {
   db?: string;
   /** 0 (any free port) by default. */
   port?: number;
-  config?: Partial<ServerConfig>;
+  config?: ConfigOverrides;
 }
 
 /**
@@ -401,7 +401,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 }
 
 /** A control plane that can be stopped and started again on the same database and port. */
-export function restartableControlPlane(config: Partial<ServerConfig> = {}) {
+export function restartableControlPlane(config: ConfigOverrides = {}) {
   const db = `sqlite:${join(tempDir('restart'), 'lattice.db')}`;
   let port = 0;
   let current: ControlPlane | undefined;
@@ -446,7 +446,7 @@ export interface E2E {
 interface E2EOptions {
   /** Own control plane (restartable) instead of startTestServer. */
   controlPlane?: () => Promise<ControlPlane>;
-  config?: Partial<ServerConfig>;
+  config?: ConfigOverrides;
 }
 
 interface Scope extends E2E {
@@ -590,7 +590,7 @@ export interface E2ETestOptions {
   todo?: string | boolean;
   skip?: string | boolean;
   controlPlane?: () => Promise<ControlPlane>;
-  config?: Partial<ServerConfig>;
+  config?: ConfigOverrides;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { LatticeClient } from '../../client/api-client.ts';
 import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { build } from '../../controlplane/app.ts';
-import type { ServerConfig } from '../../controlplane/config.ts';
+import type { ConfigOverrides } from '../../controlplane/config.ts';
 
 export interface TestServer {
   app: FastifyInstance;
@@ -24,7 +24,7 @@ interface TestContext {
   after(fn: () => Promise<void> | void): void;
 }
 
-export async function startTestServer(t: TestContext, config: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startTestServer(t: TestContext, config: ConfigOverrides = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-api-'));
   const app = await build({
     config: {
