@@ -124,7 +124,7 @@ test('a consumer that stops reading is cut off with a reason instead of bufferin
 });
 
 test("a watch's initial list goes out as fast as the client reads: a reader gets all of it, one that reads nothing is cut off, /healthz keeps answering", { timeout: 90_000 }, async (t) => {
-  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 60_000, maxBufferedBytes: 8 * 1024 * 1024, stallMs: 500 } });
+  const server = await startTestServer(t, { watch: { bookmarkIntervalMs: 60_000, maxBufferedBytes: 8 * 1024 * 1024, stallMs: 500 }, limits: { objectsPerNamespace: 1_000, replicasPerUser: 1_000 } });
   const { client: alice, accessToken } = await server.user('alice');
   // 1,000 objects of 10 KB: 10 MB, more than the kernel holds for a loopback connection whose
   // client reads nothing (its receive buffer stays at 128 KB, the server's send buffer takes 4 MB).
