@@ -123,7 +123,7 @@ export class AgentDaemon {
   }
 
   private act(message: ServerMessage): void {
-    if (message.type === 'logs' || message.type === 'cancel' || message.type === 'stats') {
+    if (message.type === 'logs' || message.type === 'logCredit' || message.type === 'cancel' || message.type === 'stats') {
       this.requests.handle(message);
       return;
     }

@@ -37,7 +37,7 @@ export type Conditions1 = Condition[];
  * via the `definition` "ServerMessage".
  */
 export type ServerMessage =
-  DeployMessage | StopMessage | LogsRequestMessage | CancelMessage | StatsRequestMessage;
+  DeployMessage | StopMessage | LogsRequestMessage | LogCreditMessage | CancelMessage | StatsRequestMessage;
 
 /**
  * The entry points of the generated types.
@@ -604,6 +604,24 @@ export interface LogsRequestMessage {
   tail?: number;
   follow?: boolean;
   previous?: boolean;
+  /**
+   * Flow control: the agent sends at most this many bytes of lines (UTF-8 bytes of each line plus one) beyond what logCredit messages have granted back, and stops reading the log while it has none left. Absent: no limit.
+   */
+  window?: number;
+}
+/**
+ * The reader of a logs request took this many more bytes of lines: the agent may send as many again.
+ */
+export interface LogCreditMessage {
+  type: 'logCredit';
+  /**
+   * Chosen by the control plane; pairs answers with their request.
+   *
+   * This interface was referenced by `AgentProtocol`'s JSON-Schema
+   * via the `definition` "RequestId".
+   */
+  requestId: string;
+  bytes: number;
 }
 /**
  * Stop answering a logs request (its reader went away).

@@ -11,6 +11,8 @@ export interface LogRequestOptions {
   tail?: number;
   follow?: boolean;
   previous?: boolean;
+  /** Flow control: the bytes of lines the agent may send ahead of what the reader took (see LogStream.taken). */
+  window?: number;
 }
 
 /** Why a request got no answer. notConnected/timeout: the agent; refused: the agent said why (e.g. no previous run). */
@@ -25,7 +27,13 @@ export class AgentRequestError extends Error {
 }
 
 /** Batches of lines; return() cancels the read on the agent. Throws AgentRequestError if the agent goes away mid-stream. */
-export type LogStream = AsyncIterableIterator<string[]>;
+export interface LogStream extends AsyncIterableIterator<string[]> {
+  /**
+   * The reader took these bytes of lines (logBytes): with a window, the agent may send as many
+   * again. Granted in quarters of the window rather than per batch, to keep the messages few.
+   */
+  taken(bytes: number): void;
+}
 
 interface PendingStats {
   kind: 'stats';
@@ -43,6 +51,9 @@ interface PendingLogs {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
   batches: string[][];
+  window?: number;
+  /** Taken but not yet granted back. */
+  ungranted: number;
   ended: boolean;
   failure?: Error;
   wake?: () => void;
@@ -71,7 +82,7 @@ export class AgentRequests {
     const requestId = newRequestId();
     return new Promise<LogStream>((accept, reject) => {
       const timer = setTimeout(() => this.fail(requestId, new AgentRequestError('timeout', `agent ${agent} did not answer within ${this.timeoutMs / 1000} s`)), this.timeoutMs);
-      this.pending.set(requestId, { kind: 'logs', agent, accepted: false, accept, reject, timer, batches: [], ended: false });
+      this.pending.set(requestId, { kind: 'logs', agent, accepted: false, accept, reject, timer, batches: [], ...(options.window !== undefined ? { window: options.window } : {}), ungranted: 0, ended: false });
       if (!this.send(agent, { type: 'logs', requestId, uid, ...options })) this.fail(requestId, notConnected(agent));
     });
   }
@@ -149,6 +160,13 @@ export class AgentRequests {
         request.batches.length = 0;
         request.wake?.();
         return { value: undefined, done: true };
+      },
+      taken: (bytes) => {
+        if (request.window === undefined || request.ended) return;
+        request.ungranted += bytes;
+        if (request.ungranted < request.window / 4) return;
+        this.send(request.agent, { type: 'logCredit', requestId, bytes: request.ungranted });
+        request.ungranted = 0;
       },
       [Symbol.asyncIterator]: () => stream,
     };

@@ -13,6 +13,7 @@ import { canUseNamespace } from '../auth/principal.ts';
 import { ApiError, forbidden, notFound } from '../errors.ts';
 import { AgentRequestError, type LogStream } from '../agents/agent-requests.ts';
 import { ConcurrentPerUser } from '../user-limits.ts';
+import { logBytes } from '../../schemas/log-flow.ts';
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
 const params = { type: 'object', required: ['namespace', 'name'], properties: { namespace: dnsLabel, name: dnsLabel } } as const;
@@ -55,40 +56,45 @@ async function placedInstances(app: FastifyInstance, request: FastifyRequest, in
   return instances.filter((i): i is Instance & { spec: { agent: string } } => i.spec.agent !== undefined && i.metadata.deletionTimestamp === undefined);
 }
 
-/** Bytes of log lines held for one reader that is behind; past them the stream is cut. */
+/** Bytes of log lines one request's agents may send ahead of its reader, shared by its streams. */
 export const LOG_STREAM_BUFFER_BYTES = 1024 * 1024;
 
+/** One stream's flow-control window: its share of the buffer, 16–256 KB. */
+export function logWindow(streams: number): number {
+  return Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(LOG_STREAM_BUFFER_BYTES / Math.max(1, streams))));
+}
+
+/** An agent may pass its window by the line that crossed it (the agent cuts lines at 64 KB). */
+const LINE_OVERSHOOT = 65_536 + 1;
+
 /**
- * Lines of every stream as they come; a stream that breaks off ends with a line saying why. What
- * the HTTP reader has not taken yet is held up to LOG_STREAM_BUFFER_BYTES; a reader further
- * behind (a follow nobody reads) has the reads on the agents cancelled and gets a last line
- * saying so, instead of the server holding the whole log for it.
+ * Lines of every stream as they come; a stream that breaks off ends with a line saying why.
+ * Lines are granted back to their agent (flow control) as they are handed to the HTTP response,
+ * which stops taking them while the reader is behind: the agents then stop reading the logs, and
+ * the server holds at most the windows. An agent that sends past its window (one from before flow
+ * control, or one that misbehaves) has its read cancelled, with a last line saying so.
  */
-async function* mergeLines(streams: { prefix: string; stream: LogStream }[]): AsyncGenerator<string> {
-  const queue: string[] = [];
-  let queuedBytes = 0;
-  let cut = false;
+async function* mergeLines(streams: { prefix: string; stream: LogStream }[], window: number): AsyncGenerator<string> {
+  const queue: { text: string; stream?: LogStream; bytes: number }[] = [];
+  const ahead = new Map<LogStream, number>();
   let open = streams.length;
   let wake: (() => void) | undefined;
-  const push = (text: string) => {
-    queue.push(text);
-    queuedBytes += text.length;
-  };
   for (const { prefix, stream } of streams) {
     void (async () => {
       try {
         for await (const batch of stream) {
-          if (cut) break;
-          for (const line of batch) push(`${prefix}${line}\n`);
-          if (queuedBytes > LOG_STREAM_BUFFER_BYTES) {
-            cut = true;
-            push(`(log stream cut: the reader fell more than ${LOG_STREAM_BUFFER_BYTES} bytes behind; ask again, e.g. with a tail)\n`);
-            await Promise.all(streams.map((s) => s.stream.return?.()));
+          const bytes = logBytes(batch);
+          const held = (ahead.get(stream) ?? 0) + bytes;
+          ahead.set(stream, held);
+          queue.push({ text: batch.map((line) => `${prefix}${line}\n`).join(''), stream, bytes });
+          if (held > window + LINE_OVERSHOOT) {
+            queue.push({ text: `${prefix}(log stream cut: the agent sent more than ${window} bytes ahead of the reader; ask again, e.g. with a tail)\n`, bytes: 0 });
+            await stream.return?.();
           }
           wake?.();
         }
       } catch (error) {
-        if (!cut) push(`${prefix}(log stream ended: ${(error as Error).message})\n`);
+        queue.push({ text: `${prefix}(log stream ended: ${(error as Error).message})\n`, bytes: 0 });
       } finally {
         open -= 1;
         wake?.();
@@ -98,10 +104,14 @@ async function* mergeLines(streams: { prefix: string; stream: LogStream }[]): As
   try {
     for (;;) {
       if (queue.length > 0) {
-        // One chunk per wake-up rather than per line.
-        const chunk = queue.splice(0).join('');
-        queuedBytes = 0;
-        yield chunk;
+        // One chunk per wake-up rather than per line; what it holds is the reader's now.
+        const taken = queue.splice(0);
+        for (const { stream, bytes } of taken) {
+          if (!stream || bytes === 0) continue;
+          ahead.set(stream, ahead.get(stream)! - bytes);
+          stream.taken(bytes);
+        }
+        yield taken.map((entry) => entry.text).join('');
         continue;
       }
       if (open === 0) return;
@@ -122,13 +132,14 @@ export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void>
     const instances = await placedInstances(app, request, query.instance);
     const { name } = request.params as { name: string };
     if (instances.length === 0) throw new ApiError('ServiceUnavailable', `workload ${name} has no instance on an agent yet`);
-    const options = { follow: query.follow, previous: query.previous, ...(query.tail !== undefined ? { tail: query.tail } : {}) };
+    const window = logWindow(instances.length);
+    const options = { follow: query.follow, previous: query.previous, window, ...(query.tail !== undefined ? { tail: query.tail } : {}) };
     const opened = await Promise.allSettled(instances.map((i) => app.agentGateway.requests.logs(i.spec.agent, i.metadata.uid!, options)));
     const streams = opened.flatMap((result, i) => (result.status === 'fulfilled' ? [{ prefix: instances.length > 1 ? `[${instances[i]!.metadata.name}] ` : '', stream: result.value }] : []));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (streams.length === 0) throw toApiError(failure!.reason);
-    // One chunk ahead of the response: what the reader has not taken stays in mergeLines' bounded queue.
-    const body = Readable.from(mergeLines(streams), { highWaterMark: 1 });
+    // One chunk ahead of the response: what the reader has not taken stays with the agents.
+    const body = Readable.from(mergeLines(streams, window), { highWaterMark: 1 });
     // The reader went away: stop the reads on the agents.
     reply.raw.once('close', () => body.destroy());
     reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-store');
