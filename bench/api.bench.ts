@@ -100,7 +100,7 @@ async function startServer(sqliteSynchronous: ServerConfig['sqliteSynchronous'])
   const require = createRequire(import.meta.url);
   // bcrypt at its lowest cost: the bench logs in once, and hashing is not what it measures.
   // The tenant's path, limits checked, with room for every object the bench writes.
-  const limits = { objectsPerNamespace: 1_000_000, replicasPerUser: 1_000_000 };
+  const limits = { objectsPerNamespace: 1_000_000, replicasPerUser: 1_000_000, watchesPerUser: 10_000 };
   const config: ConfigOverrides = { db: `sqlite:${join(dir, 'lattice.db')}`, logger: false, bcryptCost: 4, registration: 'open', sqliteSynchronous, limits };
   const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
   const child = spawn(process.execPath, [...profile, '--import', pathToFileURL(require.resolve('tsx')).href, '--input-type=module', '--eval', SERVER_PROCESS], {

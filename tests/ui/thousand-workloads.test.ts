@@ -28,7 +28,8 @@ interface PageProbe {
 test(`${COUNT} workloads arrive live: batched renders, keyed rows in a stable order, filters`, { timeout: 150_000, skip: chromiumSkip() }, async (t) => {
   await ensureUiBuilt();
   // The reconciler is off: the objects stay exactly as applied (no instances, no events).
-  const server = await startTestServer(t);
+  // Alice stores more than a tenant's default limits allow.
+  const server = await startTestServer(t, { limits: { objectsPerNamespace: 2_000, replicasPerUser: 2_000 } });
   const { client: alice } = await server.user('alice', 'alice-password-1');
   const { page, problems } = await launchChromium(t);
   await page.goto(`${server.url}/`);
