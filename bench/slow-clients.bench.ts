@@ -145,7 +145,7 @@ export async function slowClientsBench(): Promise<void> {
         const sockets = await Promise.all(Array.from({ length: LOG_STREAMS }, () => unreadRequest(server, head)));
         return () => {
           for (const socket of sockets) socket.destroy();
-          return 'each cut once 1 MiB waits for it';
+          return 'the agent stops at each window (flow control)';
         };
       }),
     );

@@ -1,8 +1,10 @@
 // The initial lists of watches, shared. Watchers that ask for the same list while the store has
 // not moved get one read of the store and one serialisation of each object between them, however
 // many they are: 300 watchers of a 10,000-object list once held 300 parsed copies of it and
-// serialised every object 300 times (`npm run bench -- slow-clients`). A list is kept while a
-// watcher still sends it, and replaced for newcomers once the store moves on.
+// serialised every object 300 times (`npm run bench -- slow-clients`). The serialisation is kept
+// as bytes, which every watcher's socket writes as they are: a string would be encoded into a
+// Buffer of its own for each watcher, garbage as soon as the kernel took it. A list is kept while
+// a watcher still sends it, and replaced for newcomers once the store moves on.
 import type { ListResult, ObjectStore, StoredObject } from '../store/types.ts';
 
 export interface SharedListQuery {
@@ -16,7 +18,7 @@ interface Entry {
   askedAt: number;
   listed: Promise<ListResult>;
   /** Serialised items, filled as the first watcher to send each one needs it. */
-  texts: (string | undefined)[];
+  frames: (Buffer | undefined)[];
   users: number;
 }
 
@@ -24,8 +26,8 @@ export interface SharedList {
   items: readonly StoredObject[];
   /** The revision the list is a snapshot of: watch from here. */
   revision: number;
-  /** items[i] serialised by render, once for every watcher of this list. */
-  text(i: number, render: (object: StoredObject) => string): string;
+  /** items[i] serialised by render (UTF-8), once for every watcher of this list. */
+  bytes(i: number, render: (object: StoredObject) => string): Buffer;
   /** This watcher is done with it (sent, or gone). */
   release(): void;
 }
@@ -40,7 +42,7 @@ export class SharedLists {
     const now = await this.store.currentRevision();
     let entry = this.entries.get(key);
     if (!entry || entry.askedAt !== now) {
-      entry = { askedAt: now, listed: this.store.list(query), texts: [], users: 0 };
+      entry = { askedAt: now, listed: this.store.list(query), frames: [], users: 0 };
       this.entries.set(key, entry);
       const created = entry;
       // A failed read is not shared with later watchers.
@@ -53,7 +55,7 @@ export class SharedLists {
     return {
       items,
       revision,
-      text: (i, render) => (used.texts[i] ??= render(items[i]!)),
+      bytes: (i, render) => (used.frames[i] ??= Buffer.from(render(items[i]!))),
       release: () => {
         if (released) return;
         released = true;

@@ -7,7 +7,8 @@ import type { WebSocket } from 'ws';
 
 const corked = new WeakSet<Socket>();
 
-export function sendBatched(socket: WebSocket, text: string): void {
+/** A text message: a string, or its UTF-8 bytes (written as they are, never copied). */
+export function sendBatched(socket: WebSocket, text: string | Buffer): void {
   // ws keeps the TCP socket as _socket; without it (not open yet) the send goes out as is.
   const tcp = (socket as unknown as { _socket?: Socket })._socket;
   if (tcp && !corked.has(tcp)) {
@@ -18,5 +19,5 @@ export function sendBatched(socket: WebSocket, text: string): void {
       tcp.uncork();
     });
   }
-  socket.send(text);
+  socket.send(text, { binary: false });
 }

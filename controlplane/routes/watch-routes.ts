@@ -35,22 +35,23 @@ const querystring = {
 } as const;
 
 // Watchers share event objects (the store's change feed hands every watcher the same one), so
-// each event is serialized once however many watchers send it. The texts are kept for one turn
+// each event is serialized once however many watchers send it, into the UTF-8 bytes every socket
+// writes as they are (a string is encoded afresh for each). The bytes are kept for one turn
 // of the event loop, when the watchers of a change send it: kept for as long as the object lives
 // (the reconciler's caches hold the latest of every Workload) they doubled its memory.
-let serialized = new Map<object, Map<string, string>>();
+let serialized = new Map<object, Map<string, Buffer>>();
 
 /** An object of a watch's initial list; the same for every watcher, so shared (SharedLists). */
 function addedText(object: StoredObject): string {
   return JSON.stringify({ type: 'ADDED', object: present(object) });
 }
 
-function eventText(type: string, object: StoredObject): string {
+function eventText(type: string, object: StoredObject): Buffer {
   if (serialized.size === 0) setImmediate(() => (serialized = new Map()));
   let byType = serialized.get(object);
   if (!byType) serialized.set(object, (byType = new Map()));
   let text = byType.get(type);
-  if (text === undefined) byType.set(type, (text = JSON.stringify({ type, object: present(object) })));
+  if (text === undefined) byType.set(type, (text = Buffer.from(JSON.stringify({ type, object: present(object) }))));
   return text;
 }
 
@@ -101,7 +102,7 @@ async function streamWatch(app: FastifyInstance, lists: SharedLists, socket: Web
   const namespaces = params.namespace ?? principal.namespaces;
   const namespace = kinds.every((k) => KINDS[k].namespaced) ? namespaces : undefined;
   const send = (message: unknown) => sendText(JSON.stringify(message));
-  const sendText = (text: string) => {
+  const sendText = (text: string | Buffer) => {
     sendBatched(socket, text);
     app.metrics.watchEvents.inc();
   };
@@ -122,7 +123,7 @@ async function streamWatch(app: FastifyInstance, lists: SharedLists, socket: Web
           for (let i = 0; i < list.items.length; i++) {
             if (closed) return;
             if (!canRead(principal, list.items[i]!)) continue;
-            sendText(list.text(i, addedText));
+            sendText(list.bytes(i, addedText));
             // The initial list is sent as fast as the client reads it, not faster: past a small
             // window it waits for the socket to drain, and a client that does not read for
             // stallMs is cut off (it has no complete list to resume from: it lists again).
