@@ -4,7 +4,10 @@
 // serialised every object 300 times (`npm run bench -- slow-clients`). The serialisation is kept
 // as bytes, which every watcher's socket writes as they are: a string would be encoded into a
 // Buffer of its own for each watcher, garbage as soon as the kernel took it. A list is kept while
-// a watcher still sends it, and replaced for newcomers once the store moves on.
+// a watcher still sends it. Newcomers share it while the store has not moved, and for a second
+// even when it has: a list a little older is as good a start, since the watch goes on from its
+// revision and what changed since arrives as events. (With the controllers writing every few
+// milliseconds, asking for the same revision gave each of 300 watchers a list of its own: 1.3 GB.)
 import type { ListResult, ObjectStore, StoredObject } from '../store/types.ts';
 
 export interface SharedListQuery {
@@ -13,9 +16,13 @@ export interface SharedListQuery {
   labelSelector?: string;
 }
 
+/** How long newcomers share a list after it was asked for, however far the store moved meanwhile. */
+export const SHARE_LIST_MS = 1_000;
+
 interface Entry {
   /** The store's revision when the list was asked for: newcomers share it while the store is still there. */
   askedAt: number;
+  askedAtMs: number;
   listed: Promise<ListResult>;
   /** Serialised items, filled as the first watcher to send each one needs it. */
   frames: (Buffer | undefined)[];
@@ -35,14 +42,17 @@ export interface SharedList {
 export class SharedLists {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly store: Pick<ObjectStore, 'list' | 'currentRevision'>) {}
+  constructor(
+    private readonly store: Pick<ObjectStore, 'list' | 'currentRevision'>,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
 
   async open(query: SharedListQuery): Promise<SharedList> {
     const key = keyOf(query);
     const now = await this.store.currentRevision();
     let entry = this.entries.get(key);
-    if (!entry || entry.askedAt !== now) {
-      entry = { askedAt: now, listed: this.store.list(query), frames: [], users: 0 };
+    if (!entry || (entry.askedAt !== now && this.nowMs() - entry.askedAtMs >= SHARE_LIST_MS)) {
+      entry = { askedAt: now, askedAtMs: this.nowMs(), listed: this.store.list(query), frames: [], users: 0 };
       this.entries.set(key, entry);
       const created = entry;
       // A failed read is not shared with later watchers.
