@@ -66,12 +66,3 @@ export function selectContext(config: CliConfig, name: string | undefined, path 
   }
   return { name: chosen, context };
 }
-
-/** The named context, or the current one; an error that says how to get one otherwise. */
-export function resolveContext(name?: string, path = configPath()): Context {
-  const config = readConfig(path);
-  const chosen = name ?? config.currentContext;
-  const context = chosen ? config.contexts[chosen] : undefined;
-  if (!context) throw new Error(`no CLI context ${chosen ? JSON.stringify(chosen) : 'selected'} in ${path}: run \`lattice up\` or log in first`);
-  return context;
-}

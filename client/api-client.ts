@@ -193,8 +193,20 @@ export class LatticeClient {
    * until the instance stops or signal aborts.
    */
   async *logs(namespace: string, name: string, params: LogParams = {}, signal?: AbortSignal): AsyncGenerator<string> {
-    const headers: Record<string, string> = this.options.token ? { authorization: `Bearer ${this.options.token}` } : {};
-    const response = await this.fetchImpl(this.url(`/namespaces/${namespace}/workloads/${name}/logs`, { ...params }), { headers, ...(signal ? { signal } : {}) });
+    const send = () => {
+      const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+      return this.fetchImpl(this.url(`/namespaces/${namespace}/workloads/${name}/logs`, { ...params }), { headers, ...(signal ? { signal } : {}) });
+    };
+    let response = await send();
+    // An expired access token: refreshed like request()'s.
+    if (response.status === 401 && this.token && this.options.onUnauthorized) {
+      const fresh = await this.options.onUnauthorized();
+      if (fresh && fresh !== this.token) {
+        this.token = fresh;
+        await response.body?.cancel();
+        response = await send();
+      }
+    }
     if (!response.ok) {
       const text = await response.text();
       let body: ErrorBody;

@@ -1,7 +1,6 @@
 // `lattice logs WORKLOAD`: a workload's log, streamed from the agents through the control plane.
 import type { Command } from 'commander';
-import { LatticeClient } from '../../client/api-client.ts';
-import { resolveContext } from '../context.ts';
+import { sessionFor } from '../command-kit.ts';
 
 function nonNegativeInteger(value: string): number {
   const n = Number(value);
@@ -19,12 +18,12 @@ export function registerLogsCommand(program: Command): void {
     .option('-p, --previous', 'the run before the last restart (e.g. the one that crashed)', false)
     .option('-i, --instance <name>', 'one instance only')
     .option('-n, --namespace <ns>', 'namespace (default: your own)')
-    .option('--context <name>', 'CLI context to use (default: the current one)')
-    .action(async (workload: string, options: { follow: boolean; tail?: number; previous: boolean; instance?: string; namespace?: string; context?: string }) => {
-      const context = resolveContext(options.context);
-      const client = new LatticeClient({ server: context.server, token: context.token });
-      const namespace = options.namespace ?? context.username ?? (await client.whoami()).namespaces[0];
-      if (!namespace) throw new Error('you belong to no namespace: pass --namespace');
+    .action(async (workload: string, options: { follow: boolean; tail?: number; previous: boolean; instance?: string; namespace?: string }, command: Command) => {
+      // The context as every other command selects it (--context, LATTICE_CONTEXT, the current
+      // one), its access token refreshed when it has expired.
+      const session = await sessionFor(command);
+      const client = session.client;
+      const namespace = options.namespace ?? (await session.namespace());
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       try {
