@@ -26,45 +26,75 @@ function normalizeServer(value: string): string {
   return url.origin;
 }
 
-async function login(options: LoginOptions, command: Command): Promise<void> {
-  const globalContext = (command.optsWithGlobals() as { context?: string }).context;
+/** The server of --server, or of the current context. */
+function serverOf(options: { server?: string }): string {
   const config = readConfig();
   const previous = config.currentContext ? config.contexts[config.currentContext] : undefined;
   const serverText = options.server ?? previous?.server;
   if (!serverText) throw new CliError('--server URL is required (e.g. --server http://127.0.0.1:8080)');
-  const server = normalizeServer(serverText);
+  return normalizeServer(serverText);
+}
+
+/** Username (unless given) and password, asked for without echo, or read as lines from stdin. */
+async function askCredentials(username: string | undefined): Promise<{ username: string; password: string }> {
+  const prompter = openPrompter();
+  try {
+    const name = username ?? (await prompter.ask('Username: '));
+    return { username: name, password: await prompter.ask('Password: ', { hidden: true }) };
+  } finally {
+    prompter.close();
+  }
+}
+
+async function passwordContext(anonymous: LatticeClient, server: string, username: string, password: string): Promise<Context> {
+  const pair = await anonymous.login(username, password).catch((error: unknown) => {
+    if (error instanceof LatticeApiError && error.status === 401) {
+      throw new CliError(`${error.body.message} (at ${server}); new here? create the user with \`lattice register --server ${server}\``);
+    }
+    throw error;
+  });
+  const who = await anonymous.withToken(pair.accessToken).whoami();
+  return {
+    server,
+    token: pair.accessToken,
+    refreshToken: pair.refreshToken,
+    expiresAt: new Date(Date.now() + pair.expiresIn * 1000).toISOString(),
+    username: who.username,
+    ...(who.namespaces[0] ? { namespace: who.namespaces[0] } : {}),
+  };
+}
+
+function saveLoggedIn(server: string, context: Context, name: string | undefined, command: Command): void {
+  const globalContext = (command.optsWithGlobals() as { context?: string }).context;
+  const contextName = name ?? globalContext ?? `${context.username}@${new URL(server).host}`;
+  saveContext(contextName, context);
+  print(`Logged in to ${server} as ${context.username}${context.namespace ? ` (namespace ${context.namespace})` : ''}.\nContext "${contextName}" is now current (${configPath()}).`);
+}
+
+async function login(options: LoginOptions, command: Command): Promise<void> {
+  const server = serverOf(options);
   const anonymous = new LatticeClient({ server, webSocket: nodeWebSocket });
   let context: Context;
   if (options.token) {
     const who = await anonymous.withToken(options.token).whoami();
     context = { server, token: options.token, username: who.username, ...(who.namespaces[0] ? { namespace: who.namespaces[0] } : {}) };
   } else {
-    const prompter = openPrompter();
-    let username: string;
-    let password: string;
-    try {
-      username = options.username ?? (await prompter.ask('Username: '));
-      password = await prompter.ask('Password: ', { hidden: true });
-    } finally {
-      prompter.close();
-    }
-    const pair = await anonymous.login(username, password).catch((error: unknown) => {
-      if (error instanceof LatticeApiError && error.status === 401) throw new CliError(`${error.body.message} (at ${server})`);
-      throw error;
-    });
-    const who = await anonymous.withToken(pair.accessToken).whoami();
-    context = {
-      server,
-      token: pair.accessToken,
-      refreshToken: pair.refreshToken,
-      expiresAt: new Date(Date.now() + pair.expiresIn * 1000).toISOString(),
-      username: who.username,
-      ...(who.namespaces[0] ? { namespace: who.namespaces[0] } : {}),
-    };
+    const { username, password } = await askCredentials(options.username);
+    context = await passwordContext(anonymous, server, username, password);
   }
-  const name = options.name ?? globalContext ?? `${context.username}@${new URL(server).host}`;
-  saveContext(name, context);
-  print(`Logged in to ${server} as ${context.username}${context.namespace ? ` (namespace ${context.namespace})` : ''}.\nContext "${name}" is now current (${configPath()}).`);
+  saveLoggedIn(server, context, options.name, command);
+}
+
+async function register(options: Omit<LoginOptions, 'token'>, command: Command): Promise<void> {
+  const server = serverOf(options);
+  const anonymous = new LatticeClient({ server, webSocket: nodeWebSocket });
+  const { username, password } = await askCredentials(options.username);
+  const registered = await anonymous.register(username, password).catch((error: unknown) => {
+    if (error instanceof LatticeApiError && error.status === 409) throw new CliError(`${error.body.message} (at ${server}); if it is yours, \`lattice login --server ${server}\``);
+    throw error;
+  });
+  print(`Registered ${registered.username} at ${server} (namespace ${registered.namespace}).`);
+  saveLoggedIn(server, await passwordContext(anonymous, server, username, password), options.name, command);
 }
 
 export function registerLoginCommands(program: Command): void {
@@ -83,6 +113,20 @@ The config (mode 0600) is ${configPath()} (set LATTICE_CONFIG to use another fil
 ${examples('lattice login --server http://127.0.0.1:8080', "printf 'alice\\ncorrect-horse\\n' | lattice login --server http://127.0.0.1:8080", 'lattice login --server https://lattice.example.com --token lat_…  --name ci')}`,
     )
     .action(login);
+
+  program
+    .command('register')
+    .description('create a user on a control plane (where registration is open), then log in as it')
+    .option('--server <url>', 'control plane URL (default: the server of the current context)')
+    .option('-u, --username <name>', 'the new user (asked for when missing)')
+    .option('--name <context>', 'name of the context to save (default: USER@HOST:PORT)')
+    .addHelpText(
+      'after',
+      `\nThe password is asked for without echo; without a terminal the username and password are read
+as lines from stdin. The user gets a namespace of its own name.
+${examples('lattice register --server http://127.0.0.1:8080', "printf 'alice\\ncorrect-horse\\n' | lattice register --server http://127.0.0.1:8080")}`,
+    )
+    .action(register);
 
   program
     .command('logout')

@@ -91,7 +91,7 @@ test('an expired access token is refreshed transparently: before a command, on a
 test('help; without a context, or with an unreachable server, commands fail and say what to do', async (t) => {
   const home = new CliHome(t);
   const help = await home.ok(['--help']);
-  for (const command of ['up', 'server', 'agent', 'login', 'whoami', 'config', 'apply', 'diff', 'get', 'describe', 'delete', 'rollout', 'scale', 'gitops']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  for (const command of ['up', 'server', 'agent', 'register', 'login', 'whoami', 'config', 'apply', 'diff', 'get', 'describe', 'delete', 'rollout', 'scale', 'gitops']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
   assert.match(await home.ok(['rollout', '--help']), /history \[options\] <workload>[\s\S]*undo \[options\] <workload>[\s\S]*restart \[options\] <workload>/);
   const usage = await home.run(['get']);
   assert.equal(usage.code, 1);
@@ -109,4 +109,21 @@ test('help; without a context, or with an unreachable server, commands fail and 
   const down = await home.run(['get', 'workloads']);
   assert.equal(down.code, 1);
   assert.match(down.stderr, /^error: cannot reach the control plane at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\nhint: is `lattice up` or `lattice server` running there\?/);
+});
+
+test('register: creates the user from a prompted password, then logs in as it; a taken name and a failed login say what to do', async (t) => {
+  const server = await startTestServer(t);
+  const home = new CliHome(t);
+  const out = await home.ok(['register', '--server', server.url], { input: 'erin\nerin-password-1\n' });
+  assert.match(out, /^Registered erin at http:\/\/127\.0\.0\.1:\d+ \(namespace erin\)\.\nLogged in to .* as erin \(namespace erin\)\.\nContext "erin@127\.0\.0\.1:\d+" is now current/);
+  assert.match(await home.ok(['whoami']), /^erin \(user\) in namespaces erin/);
+  assert.ok(home.readConfig().contexts[home.readConfig().currentContext!]!.refreshToken, 'a session, refreshed like login’s');
+
+  const taken = await home.run(['register', '--server', server.url, '--username', 'erin'], { input: 'another-password-1\n' });
+  assert.equal(taken.code, 1);
+  assert.match(taken.stderr, /^error: .*erin.*; if it is yours, `lattice login --server http:\/\/127\.0\.0\.1:\d+`/);
+
+  const wrong = await home.run(['login', '--server', server.url, '--username', 'frank'], { input: 'no-such-password\n' });
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /new here\? create the user with `lattice register --server http:\/\/127\.0\.0\.1:\d+`/);
 });
