@@ -8,6 +8,7 @@ import { registerGetCommand } from './commands/get.ts';
 import { registerGitOpsCommand } from './commands/gitops.ts';
 import { registerLoginCommands } from './commands/login.ts';
 import { registerLogsCommand } from './commands/logs.ts';
+import { registerTopCommand } from './commands/top.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerServerCommand } from './commands/server.ts';
 import { registerUpCommand } from './commands/up.ts';
@@ -35,6 +36,7 @@ ${examples('lattice up', 'lattice login --server http://127.0.0.1:8080', 'lattic
   registerDescribeCommand(program);
   registerDeleteCommand(program);
   registerLogsCommand(program);
+  registerTopCommand(program);
   registerRolloutCommands(program);
   registerGitOpsCommand(program);
   // kubectl diff's convention: exit 1 means "differences", so its usage errors exit 2.

@@ -1,18 +1,23 @@
-// `lattice describe KIND NAME`: one object with its conditions, instances, endpoints and events.
-// Per-instance CPU and memory are not shown yet: they need the stats endpoint (issue 5).
+// `lattice describe KIND NAME`: one object with its conditions, instances (with the CPU and memory
+// their agents measure), endpoints and events.
 import type { Command } from 'commander';
 import type { Agent, Event, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
 import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
 import { KIND_HELP, kindAndName } from '../kinds.ts';
-import { describeAgent, describeEvent, describeInstance, describeSecret, describeWorkload } from '../output/describe.ts';
+import { describeAgent, describeEvent, describeInstance, describeSecret, describeWorkload, usageByInstance } from '../output/describe.ts';
 import type { Session } from '../session.ts';
 
 
 async function eventsAbout(session: Session, namespace: string, kind: string, name: string): Promise<Event[]> {
   const list = await session.client.list<Event>('events', { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
   return list.items;
+}
+
+/** What the workload's instances use; nothing when the stats cannot be had (describe shows the rest). */
+async function usageOf(session: Session, namespace: string, workload: string) {
+  return usageByInstance(await session.client.stats(namespace, workload).catch(() => undefined));
 }
 
 async function describe(kindWord: string, nameArg: string | undefined, options: { namespace?: string }, command: Command): Promise<void> {
@@ -23,14 +28,18 @@ async function describe(kindWord: string, nameArg: string | undefined, options: 
   const object = await session.client.get(info.plural, namespace, name);
   switch (info.kind) {
     case 'Workload': {
-      const [instances, events] = await Promise.all([
+      const [instances, events, usage] = await Promise.all([
         session.client.list<Instance>('instances', { namespace: namespace!, labelSelector: `${WORKLOAD_LABEL}=${name}` }),
         eventsAbout(session, namespace!, 'Workload', name),
+        usageOf(session, namespace!, name),
       ]);
-      return print(describeWorkload(object as Workload, instances.items, events));
+      return print(describeWorkload(object as Workload, instances.items, events, usage));
     }
-    case 'Instance':
-      return print(describeInstance(object as Instance, await eventsAbout(session, namespace!, 'Instance', name)));
+    case 'Instance': {
+      const instance = object as Instance;
+      const [events, usage] = await Promise.all([eventsAbout(session, namespace!, 'Instance', name), usageOf(session, namespace!, instance.spec.workload)]);
+      return print(describeInstance(instance, events, usage));
+    }
     case 'Agent': {
       const instances = await session.client.list<Instance>('instances');
       return print(describeAgent(object as Agent, instances.items.filter((i) => i.spec.agent === name)));

@@ -1,8 +1,10 @@
 // `lattice describe` pages: the object's fields in words, then the related objects as tables.
 import type { Agent, Condition, Event, Instance, LatticeObject, Secret, Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
+import type { WorkloadStats } from '../../client/api-types.ts';
 import { age } from '../duration.ts';
 import { commandLine, isReady, readableMemory, workloadStatus } from './columns.ts';
 import { formatTable, type Row } from './table.ts';
+import { cpuText, memoryText } from './top.ts';
 
 type Field = [label: string, value: string | undefined];
 
@@ -68,7 +70,16 @@ function healthCheck(spec: WorkloadSpec): string {
   return `${probe} every ${h.intervalSeconds ?? 10}s, unhealthy after ${h.failureThreshold ?? 3} failures`;
 }
 
-export function describeWorkload(w: Workload, instances: readonly Instance[], related: readonly Event[], now = Date.now()): string {
+/** An instance's measured CPU and memory ("<unknown>" when its agent did not answer), by instance name. */
+export type InstanceUsage = ReadonlyMap<string, { cpu: string; memory: string }>;
+
+export function usageByInstance(stats: WorkloadStats | undefined): InstanceUsage {
+  return new Map(
+    (stats?.items ?? []).map((item) => [item.instance, 'cpuCores' in item ? { cpu: cpuText(item.cpuCores), memory: memoryText(item.memoryBytes) } : { cpu: '<unknown>', memory: '<unknown>' }]),
+  );
+}
+
+export function describeWorkload(w: Workload, instances: readonly Instance[], related: readonly Event[], usage: InstanceUsage = new Map(), now = Date.now()): string {
   const s = w.status;
   const spec = w.spec;
   const head = fields([
@@ -88,18 +99,28 @@ export function describeWorkload(w: Workload, instances: readonly Instance[], re
   ]);
   const instanceRows = [...instances]
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-    .map((i) => [i.metadata.name, i.spec.agent ?? none, i.metadata.deletionTimestamp ? 'Terminating' : (i.status?.state ?? 'Pending'), i.status?.health ?? 'Unknown', String(i.status?.restarts ?? 0), age(i.metadata.creationTimestamp, now), i.status?.message ?? '']);
+    .map((i) => [
+      i.metadata.name,
+      i.spec.agent ?? none,
+      i.metadata.deletionTimestamp ? 'Terminating' : (i.status?.state ?? 'Pending'),
+      i.status?.health ?? 'Unknown',
+      String(i.status?.restarts ?? 0),
+      usage.get(i.metadata.name)?.cpu ?? none,
+      usage.get(i.metadata.name)?.memory ?? none,
+      age(i.metadata.creationTimestamp, now),
+      i.status?.message ?? '',
+    ]);
   const endpointRows = (s?.endpoints ?? []).map((e) => [String(e.port), e.url, e.agent ?? '']);
   return [
     head,
     conditions(s?.conditions),
-    section('Instances', ['NAME', 'AGENT', 'STATE', 'HEALTH', 'RESTARTS', 'AGE', 'MESSAGE'], instanceRows),
+    section('Instances', ['NAME', 'AGENT', 'STATE', 'HEALTH', 'RESTARTS', 'CPU', 'MEMORY', 'AGE', 'MESSAGE'], instanceRows),
     section('Endpoints', ['PORT', 'URL', 'AGENT'], endpointRows),
     events(related, now),
   ].join('\n');
 }
 
-export function describeInstance(i: Instance, related: readonly Event[], now = Date.now()): string {
+export function describeInstance(i: Instance, related: readonly Event[], usage: InstanceUsage = new Map(), now = Date.now()): string {
   const s = i.status;
   const head = fields([
     ...metadata(i, now),
@@ -108,6 +129,8 @@ export function describeInstance(i: Instance, related: readonly Event[], now = D
     ['State', s?.state ?? 'Pending'],
     ['Health', s?.health ?? 'Unknown'],
     ['Restarts', String(s?.restarts ?? 0)],
+    ['CPU', usage.get(i.metadata.name)?.cpu],
+    ['Memory', usage.get(i.metadata.name)?.memory],
     ['Exit code', s?.exitCode === undefined ? undefined : String(s.exitCode)],
     ['Started', when(s?.startedAt, now)],
     ['Message', s?.message],

@@ -91,7 +91,7 @@ test('an expired access token is refreshed transparently: before a command, on a
 test('help; without a context, or with an unreachable server, commands fail and say what to do', async (t) => {
   const home = new CliHome(t);
   const help = await home.ok(['--help']);
-  for (const command of ['up', 'server', 'agent', 'register', 'login', 'whoami', 'config', 'apply', 'diff', 'get', 'describe', 'delete', 'rollout', 'scale', 'gitops']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  for (const command of ['up', 'server', 'agent', 'register', 'login', 'whoami', 'top', 'config', 'apply', 'diff', 'get', 'describe', 'delete', 'rollout', 'scale', 'gitops']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
   assert.match(await home.ok(['rollout', '--help']), /history \[options\] <workload>[\s\S]*undo \[options\] <workload>[\s\S]*restart \[options\] <workload>/);
   const usage = await home.run(['get']);
   assert.equal(usage.code, 1);
