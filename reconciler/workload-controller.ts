@@ -193,7 +193,8 @@ export class WorkloadController {
       metadata: {
         name: `${workload.metadata.name.slice(0, 44)}-${hash.slice(0, 5)}-${randomSuffix(3)}`,
         namespace,
-        labels: { [WORKLOAD_LABEL]: workload.metadata.name },
+        // The workload's labels as they are at creation (`get instances -l app=web`), and whose it is.
+        labels: { ...workload.metadata.labels, [WORKLOAD_LABEL]: workload.metadata.name },
         finalizers: [INSTANCE_FINALIZER],
       },
       spec: { workload: workload.metadata.name, ...('agent' in placement ? { agent: placement.agent } : {}), template: workload.spec, templateHash: hash },

@@ -40,6 +40,11 @@ e2eTest('every process example reaches Running and its HTTP endpoints answer', {
         30_000,
         `${file}: ${name} Running with every replica`,
       );
+      // Instances carry their workload's labels: a selector on them finds them.
+      for (const [key, value] of Object.entries(running.metadata.labels ?? {})) {
+        const selected = await user.list('instances', { namespace: ns, labelSelector: `${key}=${value}` });
+        assert.equal(selected.items.length, running.spec.replicas ?? 1, `${file}: instances with ${key}=${value}`);
+      }
       for (const endpoint of (running as Workload).status!.endpoints ?? []) {
         if (!endpoint.url.startsWith('http://')) continue;
         const response = await fetch(endpoint.url, { signal: AbortSignal.timeout(5_000) });
