@@ -2,6 +2,7 @@
 // runtimes (adopting what an earlier run left running), tunnels, connection.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { lockDataDir } from './data-dir-lock.ts';
 import { AgentDaemon } from './agent-daemon.ts';
 import { loadCredential, register } from './join.ts';
 import type { DockerNetwork } from './runtime/docker/container-spec.ts';
@@ -60,6 +61,7 @@ async function openDocker(options: StartAgentOptions, advertiseAddress: string):
 
 export async function startAgent(options: StartAgentOptions): Promise<AgentDaemon> {
   const server = options.server.replace(/\/+$/, '');
+  lockDataDir(options.dataDir);
   let credential = loadCredential(options.dataDir, server, options.name);
   if (!credential) {
     if (!options.joinToken) throw new Error(`agent ${options.name} has no credential in ${options.dataDir}: pass --join-token (create one with \`lattice agent token create\`)`);

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { age } from '../duration.ts';
@@ -47,6 +48,11 @@ export function ngrokSettings(serverAddr: string | undefined): { ngrokAuthtoken?
   };
 }
 
+/** --data-dir, or a directory of the agent's own per name (never `lattice up`'s ./.lattice/agent). */
+function agentDataDir(options: { dataDir?: string; name: string }): string {
+  return options.dataDir ?? join('.lattice', 'agents', options.name);
+}
+
 export function registerAgentCommand(program: Command): void {
   const agent = program
     .command('agent')
@@ -55,7 +61,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--join-token <token>', 'join token, needed on first start (env LATTICE_JOIN_TOKEN)', process.env.LATTICE_JOIN_TOKEN)
     .option('--name <name>', 'agent name (env LATTICE_AGENT_NAME)', process.env.LATTICE_AGENT_NAME ?? hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-'))
     .option('--labels <k=v,...>', 'labels for placement.agentSelector', parseLabels)
-    .option('--data-dir <dir>', 'where the credential, logs and instance state live', process.env.LATTICE_AGENT_DATA_DIR ?? './.lattice/agent')
+    .option('--data-dir <dir>', 'where the credential, logs and instance state live; one agent per directory (env LATTICE_AGENT_DATA_DIR; default ./.lattice/agents/NAME)', process.env.LATTICE_AGENT_DATA_DIR)
     .option('--advertise-address <addr>', 'address host endpoints are reported with', process.env.LATTICE_ADVERTISE_ADDRESS ?? '127.0.0.1')
     .option('--docker <auto|off>', 'auto: run images with Docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
     .option('--docker-network <auto|bridge|host>', 'containers publish their ports (bridge) or share this machine\'s network (host); auto: bridge when the engine has one (env LATTICE_DOCKER_NETWORK)', dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
@@ -63,7 +69,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--ngrok-server-addr <host:port>', NGROK_SERVER_ADDR_HELP, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
     .option('--allow-tenant-processes', ALLOW_TENANT_PROCESSES_HELP, process.env.LATTICE_ALLOW_TENANT_PROCESSES === 'true')
     .option('--allow-tenant-host-network', ALLOW_TENANT_HOST_NETWORK_HELP, process.env.LATTICE_ALLOW_TENANT_HOST_NETWORK === 'true')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean; allowTenantHostNetwork: boolean }) => {
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir?: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean; allowTenantHostNetwork: boolean }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
@@ -72,6 +78,7 @@ export function registerAgentCommand(program: Command): void {
       const { ngrokServerAddr, ...rest } = options;
       const daemon = await startAgent({
         ...rest,
+        dataDir: agentDataDir(options),
         server: options.server,
         version: VERSION,
         heartbeatMs: heartbeat * 1000,
@@ -90,7 +97,7 @@ export function registerAgentCommand(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const { rotateCredential } = await import('../../agent/join.ts');
       // --data-dir is `lattice agent`'s own option, read wherever it was given.
-      const rotated = await rotateCredential((command.optsWithGlobals() as { dataDir: string }).dataDir);
+      const rotated = await rotateCredential(agentDataDir(command.optsWithGlobals() as { dataDir?: string; name: string }));
       print(`agent ${rotated.name}: credential rotated; the previous one is revoked (a running agent reconnects with the new one)`);
     });
 

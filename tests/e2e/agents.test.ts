@@ -234,3 +234,29 @@ e2eTest(
     for (const e of w!.status!.endpoints!) assert.match((await httpText(e.url)) ?? `(no answer from ${e.url})`, /hello from lattice/);
   },
 );
+
+e2eTest('one agent per data directory: a second agent on it exits at once naming the first, which keeps its connection and its workload', { timeout: 60_000 }, async (env) => {
+  const { user, namespace: ns } = env;
+  const first = await env.startAgent({ name: 'holder' });
+  const marker = env.marker('kept');
+  await user.apply([scriptWorkload('kept', marker, SLEEPER)]);
+  await waitFor(async () => (await getWorkload(user, ns, 'kept'))?.status?.phase === 'Running', 20_000, 'kept Running');
+  const [pid] = findPids(marker);
+
+  // The same directory, under the same name and another: both refused before they touch anything.
+  for (const name of ['holder', 'intruder']) {
+    const second = env.spawn(`second agent ${name}`, ['agent', '--server', env.url, '--name', name, '--data-dir', first.dataDir, '--join-token', env.joinToken]);
+    const { code } = await second.exited;
+    assert.notEqual(code, 0);
+    assert.match(second.output(), new RegExp(`${first.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another agent \\(pid ${first.child.pid}: a \`lattice agent\` or \`lattice up\`\\)`));
+  }
+  await sleep(1_000);
+  assert.ok(agentReady(await getAgent(env.admin, 'holder')), 'the first agent is still connected');
+  assert.equal(await getAgent(env.admin, 'intruder'), undefined, 'the second never joined');
+  assert.deepEqual(findPids(marker), [pid], 'its workload runs on, the same process');
+
+  // Once the first is gone (even by kill -9), the directory is free again.
+  await first.kill('SIGKILL');
+  const again = await env.startAgent({ name: 'holder', dataDir: first.dataDir, joinToken: null });
+  assert.ok(again.output().includes('agent holder: connected'));
+});
