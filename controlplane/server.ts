@@ -19,10 +19,18 @@ export function parseListen(value: string): ListenAddress {
 export async function startServer(listen: ListenAddress, config: ConfigOverrides): Promise<{ app: FastifyInstance; url: string }> {
   tuneHeapForControlPlane();
   const app = await build({ config });
-  await app.listen(listen);
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  try {
+    await app.listen(listen);
+  } catch (error) {
+    await app.close();
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new Error(
+      `cannot listen on ${host}:${listen.port}: the port is in use (another \`lattice up\` or \`lattice server\`?); choose another with --listen HOST:PORT or LATTICE_LISTEN, e.g. \`npm start -- --listen ${host}:${listen.port + 1}\``,
+    );
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : listen.port;
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return { app, url: `http://${host}:${port}` };
 }
 

@@ -1,12 +1,13 @@
 // `lattice up`: the whole system in one process on SQLite — control plane, reconciler and one
 // shared local agent — for a laptop or a first look.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ALLOW_TENANT_HOST_NETWORK_HELP, ALLOW_TENANT_PROCESSES_HELP, dockerMode, dockerNetwork, NGROK_SERVER_ADDR_HELP, ngrokServerAddr, ngrokSettings } from './agent.ts';
+import { lockDataDir } from '../../agent/data-dir-lock.ts';
 import { ensureUiBuilt } from '../../ui/build.ts';
-import { configPath, saveContext } from '../context.ts';
+import { configPath, readConfig, saveContext } from '../context.ts';
 import { VERSION } from '../version.ts';
 
 interface AdminFile {
@@ -46,13 +47,20 @@ export function registerUpCommand(program: Command): void {
         import('../../controlplane/server.ts'),
       ]);
       const dataDir = resolve(options.dataDir);
+      const fresh = !existsSync(dataDir);
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // Before the database is opened: another `up` (or an agent) on this directory is refused here.
+      lockDataDir(join(dataDir, 'agent'));
       const admin = adminCredentials(dataDir);
       const { app, url } = await startServer(parseListen(options.listen), {
         ...configFromEnv(process.env),
         db: `sqlite:${join(dataDir, 'lattice.db')}`,
         bootstrapAdmin: admin,
         logger: false,
+      }).catch((error: unknown) => {
+        // A first start that could not serve leaves nothing behind (no admin nobody saw, no database).
+        if (fresh) rmSync(dataDir, { recursive: true, force: true });
+        throw error;
       });
       // In this process: the admin's credentials would only be checked against themselves.
       const principal = await app.auth.principalOf(admin.username);
@@ -75,13 +83,15 @@ export function registerUpCommand(program: Command): void {
       });
       await agent.connected;
       const { token } = await app.auth.createApiToken(principal, `lattice up ${Date.now()}`, undefined);
+      const previous = readConfig().currentContext;
       saveContext('local', { server: url, token, username: admin.username, namespace: admin.username });
+      const switched = previous && previous !== 'local' ? `, now the current one (it was "${previous}": \`lattice config use-context ${previous}\` goes back)` : '';
       console.log(`Lattice is up in ${Math.round(performance.now() - started)} ms
   UI       ${url}/   (sign in as the admin below, or with the context's token)
   API      ${url}/api/v1
   admin    ${admin.username} / ${admin.password}   (kept in ${join(dataDir, 'admin.json')})
   agent    local (${agent.runtimes.join(' and ')} runtime${agent.runtimes.length > 1 ? 's' : ''}), shared by every tenant; ${options.allowTenantProcesses ? "every tenant's processes too (--allow-tenant-processes)" : `processes for ${admin.username} only`}
-  context  "local" written to ${configPath()}
+  context  "local" written to ${configPath()}${switched}
 Apply something:  npx lattice apply -f examples/hello.yaml --wait`);
       let stopping = false;
       const shutdown = () => {

@@ -2,7 +2,9 @@
 // prints "Lattice is up", writes a CLI context, runs examples/hello.yaml, and stops on SIGTERM
 // leaving the workload running for the next `up` to adopt.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { LatticeClient } from '../../client/api-client.ts';
 import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
@@ -143,3 +145,29 @@ e2eTest('lattice up (grace 2 s, heartbeat 0.5 s): serves, writes a context, runs
   // The workload processes are detached: the harness kills them by marker.
 });
 
+
+e2eTest('lattice up: a port in use is named with how to choose another, and a first start leaves no data directory; a second up on a running one is refused naming it; the context switch is said', { timeout: 90_000 }, async (env) => {
+  const configFile = join(tempDir('cli'), 'config.json');
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  env.cleanup(() => void taken.close());
+  const busyPort = (taken.address() as AddressInfo).port;
+  const fresh = join(tempDir('up-busy'), 'state');
+  const busy = env.spawn('lattice up (port taken)', ['up', '--listen', `127.0.0.1:${busyPort}`, '--data-dir', fresh], { env: { LATTICE_CONFIG: configFile } });
+  assert.notEqual((await busy.exited).code, 0);
+  assert.match(busy.output(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busyPort}: the port is in use .*--listen HOST:PORT or LATTICE_LISTEN, e\\.g\\. \`npm start -- --listen 127\\.0\\.0\\.1:${busyPort + 1}\``));
+  assert.equal(existsSync(fresh), false, 'no half-made data directory');
+
+  // Another context is current: up makes "local" current and says so.
+  writeFileSync(configFile, JSON.stringify({ currentContext: 'elsewhere', contexts: { elsewhere: { server: 'http://127.0.0.1:9', token: 'x' } } }), { mode: 0o600 });
+  const dataDir = tempDir('up-twice');
+  const first = await up(env, await freePort(), dataDir, configFile);
+  assert.match(first.proc.stdout(), /context  "local" written to .*, now the current one \(it was "elsewhere": `lattice config use-context elsewhere` goes back\)/);
+  assert.equal((JSON.parse(readFileSync(configFile, 'utf8')) as CliConfig).currentContext, 'local');
+
+  const second = env.spawn('second lattice up', ['up', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir], { env: { LATTICE_CONFIG: configFile } });
+  assert.notEqual((await second.exited).code, 0);
+  assert.match(second.output(), new RegExp(`is in use by another agent \\(pid ${first.proc.child.pid}: a \`lattice agent\` or \`lattice up\`\\)`));
+  assert.equal(first.proc.hasExited(), false, 'the first keeps running');
+  assert.deepEqual(await stop(first.proc), { code: 0, signal: null });
+});
