@@ -2,6 +2,7 @@
 import type { Workload } from '../schemas/types.gen.ts';
 import { CliError } from './errors.ts';
 import { objectRef } from './kinds.ts';
+import { crashReport, type RestartBaseline } from './crash-report.ts';
 import type { Session } from './session.ts';
 import { watchLoop, type WatchLoop } from './watch-loop.ts';
 
@@ -36,13 +37,17 @@ async function withDeadline<T>(loops: WatchLoop[], timeoutMs: number, work: Prom
   }
 }
 
-/** Prints each workload's outcome as it settles; fails if any Failed or the time runs out. */
+/**
+ * Prints each workload's outcome as it settles; fails if any Failed, if one of its processes
+ * exits or crash-loops meanwhile (saying how, with its last lines), or if the time runs out.
+ */
 export async function waitForWorkloads(session: Session, targets: readonly NamedObject[], timeoutMs: number, print: (line: string) => void): Promise<void> {
   const latest = new Map<string, Workload | undefined>(targets.map((t) => [`${t.namespace}/${t.name}`, undefined]));
   const failed: string[] = [];
   const namespaces = [...new Set(targets.map((t) => t.namespace))];
   const loops = namespaces.map((namespace) => watchLoop(session, { kind: 'Workload', namespace }));
   const pending = new Set(latest.keys());
+  const baselines = new Map<string, RestartBaseline>();
   const follow = async (loop: WatchLoop) => {
     for await (const event of loop) {
       const key = `${event.object.metadata.namespace}/${event.object.metadata.name}`;
@@ -50,7 +55,12 @@ export async function waitForWorkloads(session: Session, targets: readonly Named
       const workload = event.object as Workload;
       if (event.type === 'DELETED') throw new CliError(`${objectRef('Workload', workload.metadata.name)} was deleted while waiting for it`);
       latest.set(key, workload);
-      if (!rolledOut(workload)) continue;
+      if (!rolledOut(workload)) {
+        if (!baselines.has(key)) baselines.set(key, new Map());
+        const crash = await crashReport(session, workload.metadata.namespace!, workload.metadata.name, baselines.get(key)!);
+        if (crash) throw new CliError(`${objectRef('Workload', workload.metadata.name)} did not come up: ${crash}`);
+        continue;
+      }
       pending.delete(key);
       const phase = workload.status!.phase!;
       if (phase === 'Failed') failed.push(workload.metadata.name);

@@ -1,5 +1,5 @@
 // Readings of Instances (and Agents) the controllers share.
-import type { Agent, Instance } from '../schemas/types.gen.ts';
+import type { Agent, Instance, WorkloadSpec } from '../schemas/types.gen.ts';
 
 export const INSTANCE_FINALIZER = 'lattice.dev/stopped-on-agent';
 export const WORKLOAD_FINALIZER = 'lattice.dev/instances-stopped';
@@ -16,6 +16,28 @@ export function isLost(instance: Instance): boolean {
 /** Serving: running, and healthy if it has a health check (the runtime reports Running only then). */
 export function isReady(instance: Instance): boolean {
   return instance.status?.state === 'Running' && instance.status.health !== 'Unhealthy';
+}
+
+/** Without a health check an instance must stay up this long to count (see WorkloadSpec.minReadySeconds). */
+export const DEFAULT_MIN_READY_SECONDS = 2;
+
+export function minReadyMs(spec: WorkloadSpec): number {
+  return 1000 * (spec.minReadySeconds ?? (spec.healthCheck ? 0 : DEFAULT_MIN_READY_SECONDS));
+}
+
+/**
+ * When a ready instance counts as available (up for minReadySeconds): its Workload is Running
+ * only once every replica is. undefined while it is not ready at all.
+ */
+export function availableAt(instance: Instance, spec: WorkloadSpec): number | undefined {
+  if (!isReady(instance)) return undefined;
+  const started = Date.parse(instance.status?.startedAt ?? '');
+  return (Number.isNaN(started) ? 0 : started) + minReadyMs(spec);
+}
+
+export function isAvailable(instance: Instance, spec: WorkloadSpec, nowMs: number): boolean {
+  const at = availableAt(instance, spec);
+  return at !== undefined && at <= nowMs;
 }
 
 export function isScheduled(instance: Instance): boolean {

@@ -79,7 +79,15 @@ export class Reconciler {
     const capacity = new ClusterCapacity(options.defaultRequests, options.sharedRequestsPerUser);
     this.agents.onChange((current, previous) => capacity.observeAgent(current, previous));
     this.instances.onChange((current, previous) => capacity.observeInstance(current, previous));
-    const workloadController = new WorkloadController({ store, workloads: this.workloads, instances: this.instances, capacity, secrets: this.secrets, now });
+    const workloadController = new WorkloadController({
+      store,
+      workloads: this.workloads,
+      instances: this.instances,
+      capacity,
+      secrets: this.secrets,
+      now,
+      requeueAfter: (key, ms) => workloadQueue.addAfter(key, ms),
+    });
     const syncController = new AgentSyncController({ store, instances: this.instances, link });
     const workloadQueue = queue('workload', (key) => workloadController.reconcile(key), options.workloadConcurrency ?? 32);
     const syncQueue = queue('agent-sync', (key) => syncController.reconcile(key));

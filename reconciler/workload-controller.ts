@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Instance, Secret, Workload } from '../schemas/types.gen.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
 import type { ClusterCapacity } from './cluster-capacity.ts';
-import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, isDeleting, isScheduled } from './instance-state.ts';
+import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, availableAt, isDeleting, isScheduled } from './instance-state.ts';
 import type { ObjectCache } from './object-cache.ts';
 import { planWorkload } from './plan-workload.ts';
 import { scheduleReplicas, type Placement } from './scheduler.ts';
@@ -21,6 +21,8 @@ export interface WorkloadControllerDeps {
   capacity: ClusterCapacity;
   secrets: ObjectCache<Secret>;
   now: () => Date;
+  /** Run this key again after ms (an instance becomes available with time alone: minReadySeconds). */
+  requeueAfter?: (key: string, ms: number) => void;
 }
 
 export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -77,7 +79,9 @@ export class WorkloadController {
     const waiting = instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost');
     const { binds, creates } = this.schedule(workload, hash, plan.place, waiting);
     const needsFinalizer = !workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER);
-    const status = workloadStatus(workload, instances, hash, this.deps.now().toISOString());
+    const now = this.deps.now();
+    const status = workloadStatus(workload, instances, hash, now.toISOString());
+    this.requeueWhenAvailable(key, workload, instances, now.getTime());
     const statusChanged = !isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status));
     if (!needsFinalizer && plan.stop.length === 0 && binds.length === 0 && creates.length === 0 && !statusChanged) return undefined;
     const assumed = [...binds.flatMap((b) => ('agent' in b.placement ? [{ ...b.instance, spec: { ...b.instance.spec, agent: b.placement.agent } }] : [])), ...creates.filter(isScheduled)];
@@ -201,6 +205,16 @@ export class WorkloadController {
       status: { state: 'Pending', restarts: 0, message: 'agent' in placement ? `scheduled to ${placement.agent}` : placement.reason },
     }));
     return { binds, creates };
+  }
+
+  /** Nothing else changes when a running instance has been up for minReadySeconds: look again then. */
+  private requeueWhenAvailable(key: string, workload: Workload, instances: readonly Instance[], nowMs: number): void {
+    let next = Infinity;
+    for (const instance of instances) {
+      const at = availableAt(instance, workload.spec);
+      if (at !== undefined && at > nowMs && !isDeleting(instance)) next = Math.min(next, at);
+    }
+    if (next !== Infinity) this.deps.requeueAfter?.(key, next - nowMs + 1);
   }
 
   /** Never scheduled, or on an agent that is lost: nothing runs that needs stopping first. */

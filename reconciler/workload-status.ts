@@ -1,6 +1,6 @@
 // A Workload's status from its instances: pure, so the controller writes only when it changes.
 import type { Condition, Instance, Workload, WorkloadStatus } from '../schemas/types.gen.ts';
-import { isDeleting, isLost, isReady, isScheduled } from './instance-state.ts';
+import { isAvailable, isDeleting, isLost, isScheduled } from './instance-state.ts';
 
 type ConditionFacts = Required<Omit<Condition, 'lastTransitionTime'>>;
 
@@ -15,7 +15,9 @@ function condition(previous: Condition[] | undefined, next: ConditionFacts, now:
 export function workloadStatus(workload: Workload, instances: readonly Instance[], desiredHash: string, now: string): WorkloadStatus {
   const replicas = workload.spec.replicas ?? 1;
   const live = instances.filter((i) => !isDeleting(i) && !isLost(i));
-  const ready = live.filter(isReady);
+  // Ready here means available: up for minReadySeconds (or passing its health check).
+  const nowMs = Date.parse(now);
+  const ready = live.filter((i) => isAvailable(i, workload.spec, nowMs));
   const updated = live.filter((i) => i.spec.templateHash === desiredHash);
   const failing = live.find((i) => i.status?.state === 'Failed' || i.status?.health === 'Unhealthy');
   const unscheduled = live.find((i) => !isScheduled(i));

@@ -135,6 +135,10 @@ export interface WorkloadSpec {
   replicas?: number;
   resources?: ResourceList;
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  /**
+   * How long an instance must stay up before it counts as ready (its Workload Running, `apply --wait` done). Default: 2 without a health check (a process that exits at once is never ready), 0 with one (its passing check is what counts).
+   */
+  minReadySeconds?: number;
   healthCheck?: HealthCheck;
   placement?: Placement;
   /**

@@ -28,7 +28,7 @@ e2eTest('CLI on a real agent: apply --wait, get, describe, diff placement, rollo
   const describe = await home.ok(['describe', 'workload', 'hello']);
   assert.match(describe, /^Status: +Running: 1\/1 ready, 1 updated, 1 live$/m);
   assert.match(describe, /^ {2}Available +True +MinimumReplicasReady/m);
-  assert.match(describe, /^Instances:\n {2}NAME +AGENT +STATE +HEALTH +RESTARTS +AGE +MESSAGE\n {2}hello-\S+ +cli-agent +Running +Healthy +0 /m);
+  assert.match(describe, /^Instances:\n {2}NAME +AGENT +STATE +HEALTH +RESTARTS +CPU +MEMORY +AGE +MESSAGE\n {2}hello-\S+ +cli-agent +Running +Healthy +0 /m);
   assert.match(describe, new RegExp(`^Endpoints:\\n {2}PORT +URL +AGENT\\n {2}http +${url.replace(/\./g, '\\.')} +cli-agent$`, 'm'));
   assert.match(describe, /^ {2}\d+s +Normal +Scheduled +instance hello-\S+ scheduled to cli-agent$/m);
   assert.match(await home.ok(['describe', 'agent', 'cli-agent']), /^Status: +Ready$/m);

@@ -24,7 +24,7 @@ test('apply, get in every output format (yaml/json round-trip as unchanged), des
 
   assert.match(await home.ok(['get', 'workloads']), /^NAME {4}READY {3}STATUS {4}RESTARTS {3}AGE\nhello {3}0\/1 {5}Pending {3}0 {10}\d+s\nweb {5}0\/2 {5}Pending {3}0 {10}\d+s\n$/);
   const wide = await home.ok(['get', 'wl', 'web', '-o', 'wide']);
-  assert.match(wide, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+ENDPOINTS\s+IMAGE\/COMMAND\nweb\s+0\/2\s+Pending\s+0\s+\d+s\s+<none>\s+python3 -m http\.server 8080 --bind 127\.0\.0\.1\n$/);
+  assert.match(wide, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+ENDPOINTS\s+IMAGE\/COMMAND\nweb\s+0\/2\s+Pending\s+0\s+\d+s\s+<none>\s+sh -c exec python3 -m http\.server "\$PORT" --bind 127\.0\.0\.1\n$/);
   assert.equal(await home.ok(['get', 'workload/web', '-o', 'name']), 'workload/web\n');
   assert.equal(await home.ok(['get', 'workloads', '-l', 'app=hello', '-o', 'name']), 'workload/hello\n');
 
@@ -42,7 +42,7 @@ test('apply, get in every output format (yaml/json round-trip as unchanged), des
   assert.equal(await home.ok(['apply', '-f', home.write('all.json', json)]), 'workload/hello unchanged\nworkload/web unchanged\n');
 
   const describe = await home.ok(['describe', 'wl', 'web']);
-  for (const line of [/^Name: +web$/m, /^Namespace: +alice$/m, /^Labels: +app=web$/m, /^Status: +Pending: 0\/2 ready/m, /^Runtime: +process: python3 -m http\.server 8080/m, /^Ports: +http 8080\/http \(expose host\)$/m, /^Resources: +cpu 100m, memory 64Mi$/m, /^Health check: +http GET \/ on port http every 5s/m, /^Conditions: <none>$/m, /^Instances: <none>$/m, /^Endpoints: <none>$/m, /^Events: <none>$/m]) {
+  for (const line of [/^Name: +web$/m, /^Namespace: +alice$/m, /^Labels: +app=web$/m, /^Status: +Pending: 0\/2 ready/m, /^Runtime: +process: sh -c exec python3 -m http\.server "\$PORT"/m, /^Ports: +http 8080\/http \(expose host\)$/m, /^Resources: +cpu 100m, memory 64Mi$/m, /^Health check: +http GET \/ on port http every 5s/m, /^Conditions: <none>$/m, /^Instances: <none>$/m, /^Endpoints: <none>$/m, /^Events: <none>$/m]) {
     assert.match(describe, line);
   }
 
@@ -141,7 +141,7 @@ test('scale, rollout history / undo / restart, agent token create / list / revok
 
   await home.ok(['apply', '-f', home.write('v1.yaml', WEB)]);
   const v1 = (await read()).spec;
-  await home.ok(['apply', '-f', home.write('v2.yaml', WEB.replace('"8080", "--bind"', '"8081", "--bind"'))]);
+  await home.ok(['apply', '-f', home.write('v2.yaml', WEB.replace('--bind 127.0.0.1', '--bind 127.0.0.2'))]);
   const v2 = (await read()).spec;
   assert.equal(await home.ok(['scale', 'web', '--replicas', '0']), 'workload/web scaled to 0\n');
   assert.equal((await read()).spec.replicas, 0, '0 stops it without deleting it');

@@ -67,3 +67,20 @@ e2eTest('lattice top (workloads, instances, agents) and describe show the CPU an
   const instance = instances[0]![0]!;
   assert.match(await home.ok(['describe', 'instance', instance]), /^Memory:\s+\d+Mi$/m);
 });
+
+e2eTest('apply --wait tells the truth: a process that exits at once fails the wait with its exit code and last lines; one that stays up passes only after minReadySeconds', {}, async (env) => {
+  const { user, url } = env;
+  await env.startAgent({ name: 'wait-host' });
+  const home = new CliHome(env.t);
+  await home.useClient(user, url);
+  const crasher = scriptWorkload('crasher', env.marker('crasher'), "console.log('starting up'); console.error('fatal: no config file'); process.exit(3)");
+  const failed = await home.run(['apply', '-f', home.write('crasher.json', JSON.stringify(crasher)), '--wait'], { timeoutMs: 60_000 });
+  assert.notEqual(failed.code, 0, failed.stdout);
+  assert.match(failed.stderr, /workload\/crasher did not come up: instance crasher-\S+ exited with code 3( \(restarted \d+ times?\))?; its last lines:\n {2}starting up\n {2}fatal: no config file/);
+
+  const steady = scriptWorkload('steady', env.marker('steady'), "console.log('up'); setInterval(() => {}, 1 << 30)", { minReadySeconds: 3 });
+  const started = Date.now();
+  const out = await home.ok(['apply', '-f', home.write('steady.json', JSON.stringify(steady)), '--wait']);
+  assert.match(out, /workload\/steady Running \(1\/1 ready\)/);
+  assert.ok(Date.now() - started >= 3_000, 'Running only once the instance has been up for minReadySeconds');
+});

@@ -18,6 +18,9 @@ export interface WorkloadOptions {
   generation?: number;
   deleting?: boolean;
   conditions?: Condition[];
+  minReadySeconds?: number;
+  /** An HTTP health check on port http. */
+  healthCheck?: boolean;
 }
 
 export function workload(options: WorkloadOptions = {}): Workload {
@@ -33,7 +36,12 @@ export function workload(options: WorkloadOptions = {}): Workload {
       creationTimestamp: at(0),
       ...(options.deleting ? { deletionTimestamp: at(100) } : {}),
     },
-    spec: { image: 'nginx:1', ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) },
+    spec: {
+      image: 'nginx:1',
+      ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+      ...(options.minReadySeconds !== undefined ? { minReadySeconds: options.minReadySeconds } : {}),
+      ...(options.healthCheck ? { healthCheck: { http: { port: 'http' } } } : {}),
+    },
     ...(status ? { status } : {}),
   };
 }
@@ -53,6 +61,8 @@ export interface InstanceOptions {
   created?: number;
   message?: string;
   endpoints?: Endpoint[];
+  /** When its current run started (ISO); absent: not reported. */
+  startedAt?: string;
 }
 
 export function instance(options: InstanceOptions): Instance {
@@ -65,6 +75,7 @@ export function instance(options: InstanceOptions): Instance {
           restarts: 0,
           ...(options.health ? { health: options.health } : {}),
           ...(options.message !== undefined ? { message: options.message } : {}),
+          ...(options.startedAt !== undefined ? { startedAt: options.startedAt } : {}),
           ...(options.endpoints ? { endpoints: options.endpoints } : {}),
         };
   return {

@@ -80,6 +80,38 @@ const cases: Case[] = [
     want: want('Running', [1, 1, 1], 'True', ['False', 'AllReplicasReady', '1/1 replicas ready']),
   },
 
+  // Ready means up for minReadySeconds (2 s without a health check, 0 with one).
+  {
+    name: 'Progressing: running for 1 s without a health check is not ready yet (a process that exits at once never is)',
+    workload: {},
+    instances: [instance({ name: 'a', startedAt: '2024-06-01T11:59:59.000Z' })],
+    want: want('Progressing', [1, 0, 1], 'False', ['True', 'WaitingForReady', '1/1 updated, 0 ready']),
+  },
+  {
+    name: 'Running: up for 2 s without a health check',
+    workload: {},
+    instances: [instance({ name: 'a', startedAt: '2024-06-01T11:59:58.000Z' })],
+    want: want('Running', [1, 1, 1], 'True', ['False', 'AllReplicasReady', '1/1 replicas ready']),
+  },
+  {
+    name: 'Running: just started with a passing health check (the check is what counts)',
+    workload: { healthCheck: true },
+    instances: [instance({ name: 'a', health: 'Healthy', startedAt: NOW })],
+    want: want('Running', [1, 1, 1], 'True', ['False', 'AllReplicasReady', '1/1 replicas ready']),
+  },
+  {
+    name: 'Progressing: minReadySeconds set applies with a health check too',
+    workload: { healthCheck: true, minReadySeconds: 10 },
+    instances: [instance({ name: 'a', health: 'Healthy', startedAt: '2024-06-01T11:59:55.000Z' })],
+    want: want('Progressing', [1, 0, 1], 'False', ['True', 'WaitingForReady', '1/1 updated, 0 ready']),
+  },
+  {
+    name: 'Running: minReadySeconds 0 counts a process as ready at once',
+    workload: { minReadySeconds: 0 },
+    instances: [instance({ name: 'a', startedAt: NOW })],
+    want: want('Running', [1, 1, 1], 'True', ['False', 'AllReplicasReady', '1/1 replicas ready']),
+  },
+
   // Progressing.
   {
     name: 'Progressing: nothing created yet',
