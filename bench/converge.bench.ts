@@ -548,11 +548,13 @@ async function measureWarmAgent(): Promise<WarmFigures> {
         break;
       }
       const name = `warm-${i}`;
+      // minReadySeconds 0: the figure is the way to a running process (a fork/exec and two
+      // commits), not the 2 s a process without a health check must stay up by default.
       const manifest = {
         apiVersion: 'lattice/v1',
         kind: 'Workload',
         metadata: { name, namespace: session.namespace },
-        spec: { command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], replicas: 1, resources: { cpu: '10m', memory: '32Mi' }, restartPolicy: 'Always' },
+        spec: { command: [process.execPath, '-e', 'setInterval(()=>{},1000)'], replicas: 1, minReadySeconds: 0, resources: { cpu: '10m', memory: '32Mi' }, restartPolicy: 'Always' },
       };
       const sent = nowMs();
       await call(server, session.token, 'POST', '/apply', manifest, stepTimeout());
