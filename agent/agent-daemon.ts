@@ -31,6 +31,12 @@ export interface AgentDaemonOptions {
 
 const MIN_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * Refusals of the credential (401) in a row before the agent gives up: it was revoked (the Agent
+ * deleted, joined again elsewhere, rotated from another copy). Retrying would never succeed; a
+ * rotation here is picked up before the next attempt (the credential file is read each time).
+ */
+const REFUSALS_BEFORE_GIVING_UP = 3;
 
 export class AgentDaemon {
   private socket: WebSocket | undefined;
@@ -43,10 +49,15 @@ export class AgentDaemon {
   private readonly pending = new Map<string, Promise<void>>();
   private connectedOnce: (() => void) | undefined;
   readonly connected: Promise<void>;
+  private refusedInARow = 0;
+  private revokedOnce: ((reason: string) => void) | undefined;
+  /** Resolves (with what to do) once the server has refused the credential for good. */
+  readonly revoked: Promise<string>;
   private readonly requests: AgentRequestHandler;
 
   constructor(private readonly options: AgentDaemonOptions) {
     this.connected = new Promise((resolve) => (this.connectedOnce = resolve));
+    this.revoked = new Promise((resolve) => (this.revokedOnce = resolve));
     this.requests = new AgentRequestHandler(options.runtime, (message) => this.send(message), () => this.socket?.bufferedAmount ?? 0);
   }
 
@@ -66,6 +77,7 @@ export class AgentDaemon {
     this.socket = socket;
     socket.on('open', () => {
       this.failures = 0;
+      this.refusedInARow = 0;
       this.send({
         type: 'hello',
         agent: {
@@ -86,6 +98,7 @@ export class AgentDaemon {
     socket.on('message', (data) => this.receive(String(data)));
     socket.on('unexpected-response', (_request, response) => {
       this.log(`connection refused: HTTP ${response.statusCode}`);
+      this.refusedInARow = response.statusCode === 401 ? this.refusedInARow + 1 : 0;
       socket.terminate();
     });
     socket.on('error', () => {}); // 'close' follows and schedules the reconnect
@@ -94,6 +107,13 @@ export class AgentDaemon {
       this.requests.cancelAll();
       if (this.socket === socket) this.socket = undefined;
       if (this.stopped) return;
+      if (this.refusedInARow >= REFUSALS_BEFORE_GIVING_UP) {
+        this.stopped = true;
+        const what = `the control plane refused this agent's credential ${this.refusedInARow} times: it was revoked (the Agent deleted, or joined again with another copy). Giving up; the processes it started keep running. Join again with a new token: lattice agent --join-token TOKEN (after removing credential.json from its --data-dir)`;
+        this.log(what);
+        this.revokedOnce?.(what);
+        return;
+      }
       this.failures += 1;
       const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.failures, 10));
       const delay = ceiling / 2 + Math.random() * (ceiling / 2);

@@ -86,6 +86,7 @@ export function registerAgentCommand(program: Command): void {
         log: (m) => console.log(m),
       });
       const shutdown = () => void daemon.stop().then(() => process.exit(0));
+      void daemon.revoked.then(() => daemon.stop()).then(() => process.exit(1));
       process.once('SIGTERM', shutdown);
       process.once('SIGINT', shutdown);
     });

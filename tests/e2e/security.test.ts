@@ -241,6 +241,10 @@ e2eTest('deleting an Agent revokes its credential and cuts it off; what it ran i
   assert.equal(await getAgent(admin, 'doomed'), undefined, 'the Agent is gone');
   assert.equal(await upgradeStatus(url, credential), 401, 'its credential is revoked');
   await waitFor(() => doomed.output().includes('connection refused: HTTP 401'), 10_000, 'the agent cut off and refused on reconnect');
+  // Refused for good: it stops retrying, says how to join again, and exits non-zero.
+  const { code } = await doomed.exited;
+  assert.equal(code, 1);
+  assert.match(doomed.output(), /refused this agent's credential 3 times: it was revoked .* Join again with a new token/);
   const replaced = await waitFor(
     async () => (await listInstances(user, ns, 'moving')).find((i) => i.spec.agent === 'spare' && i.status?.state === 'Running'),
     30_000,
