@@ -115,6 +115,11 @@ export class WorkloadController {
         if (statusChanged && !writes.instancesChanged) {
           const written = await tx.updateStatus({ kind: 'Workload', namespace: workload.metadata.namespace, name: workload.metadata.name }, status, { basis: workload });
           writes.revisions.workload = Number(written.metadata.resourceVersion);
+          // Becoming Degraded is news (a crash, a failed image pull): once per episode, not per restart.
+          if (status.phase === 'Degraded' && workload.status?.phase !== 'Degraded') {
+            const failing = status.conditions?.find((c) => c.type === 'Progressing')?.message ?? 'an instance is failing';
+            await this.event(writes, workload, 'InstanceFailing', failing, 'Warning');
+          }
         }
       });
     } catch (error) {

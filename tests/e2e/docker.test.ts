@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { WatchMessage } from '../../client/api-types.ts';
 import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
-import type { Agent, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
-import { dockerUnavailableReason, startDocker, type TestDocker } from '../support/docker.ts';
+import type { Agent, Event, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
+import { dockerUnavailableReason, registryUnavailableReason, startDocker, startRegistry, type TestDocker } from '../support/docker.ts';
 import { ngrokEdgeStandIn } from '../support/loopback-only.ts';
 import { NODE, e2eTest, freePort, getAgent, getWorkload, httpText, listInstances, tempDir, unschedulableReason, waitFor, type E2E } from './support.ts';
 
@@ -338,4 +338,28 @@ e2eTest('lattice up with Docker: its local agent offers docker and process, pass
   assert.equal((await engine.docker.getContainer(container!.Id).inspect()).HostConfig.NetworkMode, 'host');
   await client.delete('workloads', ns, 'web');
   await waitFor(async () => (await containersOf(ns, 'web')).length === 0, 30_000, 'the container to be removed');
+});
+
+e2eTest('an image that cannot be pulled: the instance fails saying so, the Workload is Degraded, and a Warning event tells it once', { skip: unavailable ?? registryUnavailableReason(), timeout: 90_000 }, async (env) => {
+  const { user, namespace: ns } = env;
+  // A registry on loopback that does not have the image: the pull fails with its real 404.
+  const registry = await startRegistry(engine, await freePort());
+  env.cleanup(() => registry.stop());
+  await startDockerAgent(env, 'puller');
+  const missing = `${registry.address}/lattice-test/missing:1`;
+  await user.apply([{ apiVersion: 'lattice/v1', kind: 'Workload', metadata: { name: 'ghost' }, spec: { image: missing } } as Workload]);
+  const degraded = await waitFor(async () => {
+    const w = await getWorkload(user, ns, 'ghost');
+    return w?.status?.phase === 'Degraded' ? w : undefined;
+  }, 45_000, 'ghost Degraded');
+  const progressing = degraded.status!.conditions!.find((c) => c.type === 'Progressing')!;
+  assert.ok(progressing.message?.includes(`image not found: ${missing}`), `the condition says the image is missing: ${progressing.message}`);
+  const warnings = await waitFor(async () => {
+    const events = (await user.list<Event>('events', { namespace: ns, fieldSelector: 'involvedObject.kind=Workload,involvedObject.name=ghost' })).items;
+    const found = events.filter((e) => e.spec.reason === 'InstanceFailing');
+    return found.length > 0 ? found : undefined;
+  }, 15_000, 'an InstanceFailing event');
+  assert.equal(warnings.length, 1, 'one event for the episode, not one per retry');
+  assert.equal(warnings[0]!.spec.type, 'Warning');
+  assert.match(warnings[0]!.spec.message ?? '', /ghost-\S+: .*(image not found|cannot pull image)/);
 });

@@ -3,6 +3,7 @@
 // placed as soon as a fitting agent joins.
 import assert from 'node:assert/strict';
 import { type IncomingMessage, get as httpGet } from 'node:http';
+import type { Event } from '../../schemas/types.gen.ts';
 import {
   SLEEPER,
   e2eTest,
@@ -41,6 +42,13 @@ e2eTest('crash loop: restarts are counted, the message says back-off, the Worklo
   assert.match(progressing?.message ?? '', /back-off/);
   assert.equal(degraded.status?.readyReplicas, 0);
   assert.equal(degraded.status?.endpoints, undefined);
+  const warning = await waitFor(
+    async () => (await user.list<Event>('events', { namespace: ns, fieldSelector: 'involvedObject.kind=Workload,involvedObject.name=crasher' })).items.find((e) => e.spec.reason === 'InstanceFailing'),
+    10_000,
+    'an InstanceFailing event',
+  );
+  assert.equal(warning.spec.type, 'Warning');
+  assert.ok(warning.spec.message?.includes(instance.metadata.name), `the event names the instance: ${warning.spec.message}`);
 
   // The first restart comes after the 10 s back-off (the process then runs for a moment).
   await waitFor(
