@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import WebSocket from 'ws';
 import type { AgentFacts, AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
 import { formatFieldErrors, validateServerMessage } from '../schemas/validate.ts';
+import { StatsHistory, type StatsHistoryOptions } from './stats-history.ts';
 import { AgentRequestHandler } from './agent-requests.ts';
 import type { AgentRuntime } from './runtime/types.ts';
 
@@ -26,6 +27,8 @@ export interface AgentDaemonOptions {
   /** With host networking: every tenant's containers, not only the owner's. */
   tenantHostNetwork?: boolean;
   heartbeatMs?: number;
+  /** How often instances' CPU and memory are sampled and how many readings are kept (default 5 s × 180). */
+  statsHistory?: StatsHistoryOptions;
   log?: (message: string) => void;
 }
 
@@ -54,15 +57,18 @@ export class AgentDaemon {
   /** Resolves (with what to do) once the server has refused the credential for good. */
   readonly revoked: Promise<string>;
   private readonly requests: AgentRequestHandler;
+  private readonly history: StatsHistory;
 
   constructor(private readonly options: AgentDaemonOptions) {
     this.connected = new Promise((resolve) => (this.connectedOnce = resolve));
     this.revoked = new Promise((resolve) => (this.revokedOnce = resolve));
-    this.requests = new AgentRequestHandler(options.runtime, (message) => this.send(message), () => this.socket?.bufferedAmount ?? 0);
+    this.history = new StatsHistory(options.runtime, options.statsHistory);
+    this.requests = new AgentRequestHandler(options.runtime, (message) => this.send(message), () => this.socket?.bufferedAmount ?? 0, this.history);
   }
 
   start(): void {
     this.unsubscribe = this.options.runtime.onChange((instance) => this.send({ type: 'status', instance }));
+    this.history.start();
     this.connect();
   }
 
@@ -175,6 +181,7 @@ export class AgentDaemon {
   /** Disconnects and stops supervising; the instances keep running (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.history.stop();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeat);
     this.unsubscribe?.();

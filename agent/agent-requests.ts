@@ -8,6 +8,7 @@
 import type { AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
 import type { InstanceRuntime } from './runtime/types.ts';
 import { logBytes } from '../schemas/log-flow.ts';
+import type { StatsHistory } from './stats-history.ts';
 
 type Request = Extract<ServerMessage, { type: 'logs' | 'logCredit' | 'cancel' | 'stats' }>;
 
@@ -34,6 +35,8 @@ export class AgentRequestHandler {
     private readonly runtime: InstanceRuntime,
     private readonly send: (message: AgentMessage) => void,
     private readonly unsentBytes: () => number,
+    /** What the instance used lately, sent with the current reading. */
+    private readonly history?: StatsHistory,
   ) {}
 
   handle(request: Request): void {
@@ -65,7 +68,8 @@ export class AgentRequestHandler {
   private async stats(requestId: string, uid: string): Promise<void> {
     try {
       const { cpuCores, memoryBytes } = await this.runtime.stats(uid);
-      this.send({ type: 'statsResult', requestId, stats: { cpuCores: Math.max(0, Math.round(cpuCores * 1000) / 1000), memoryBytes: Math.max(0, Math.round(memoryBytes)) } });
+      const series = this.history?.of(uid) ?? [];
+      this.send({ type: 'statsResult', requestId, stats: { cpuCores: Math.max(0, Math.round(cpuCores * 1000) / 1000), memoryBytes: Math.max(0, Math.round(memoryBytes)), ...(series.length ? { series } : {}) } });
     } catch (error) {
       this.send({ type: 'statsResult', requestId, error: reason(error) });
     }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockDataDir } from './data-dir-lock.ts';
+import { statsHistoryEvery } from './stats-history.ts';
 import { AgentDaemon } from './agent-daemon.ts';
 import { loadCredential, register } from './join.ts';
 import type { DockerNetwork } from './runtime/docker/container-spec.ts';
@@ -23,6 +24,8 @@ export interface StartAgentOptions {
   advertiseAddress?: string;
   version: string;
   heartbeatMs?: number;
+  /** How often instances' CPU and memory are sampled for the dashboard's charts (default 5 s; 15 minutes kept). */
+  statsIntervalMs?: number;
   /** auto (default): docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only. */
   docker?: 'auto' | 'off';
   /** auto (default): bridge when the engine has its bridge network, host otherwise. */
@@ -87,6 +90,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
     ...(docker ? { dockerNetwork: docker.network } : {}),
     ...(options.allowTenantHostNetwork ? { tenantHostNetwork: true } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.statsIntervalMs ? { statsHistory: statsHistoryEvery(options.statsIntervalMs) } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   daemon.start();

@@ -1,5 +1,5 @@
 // Shapes of API answers, as the client sees them.
-import type { LatticeObject } from '../schemas/types.gen.ts';
+import type { InstanceStats, LatticeObject } from '../schemas/types.gen.ts';
 
 export interface TokenPair {
   accessToken: string;
@@ -77,5 +77,6 @@ export type WatchMessage =
 
 /** GET …/workloads/:name/stats: one item per instance placed on an agent. */
 export interface WorkloadStats {
-  items: ({ instance: string; agent: string } & ({ cpuCores: number; memoryBytes: number } | { error: string }))[];
+  /** series: the agent's readings over the last ~15 minutes, oldest first (DESIGN §8's charts). */
+  items: ({ instance: string; agent: string } & (InstanceStats | { error: string }))[];
 }

@@ -566,6 +566,23 @@ export interface InstanceStats {
    */
   cpuCores: number;
   memoryBytes: number;
+  /**
+   * What the agent sampled every few seconds over the last ~15 minutes, oldest first (the current reading is cpuCores/memoryBytes).
+   *
+   * @maxItems 720
+   */
+  series?: StatsSample[];
+}
+/**
+ * One reading of an instance's CPU and memory.
+ *
+ * This interface was referenced by `AgentProtocol`'s JSON-Schema
+ * via the `definition` "StatsSample".
+ */
+export interface StatsSample {
+  at: string;
+  cpuCores: number;
+  memoryBytes: number;
 }
 export interface DeployMessage {
   type: 'deploy';

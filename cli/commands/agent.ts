@@ -66,11 +66,14 @@ export function registerAgentCommand(program: Command): void {
     .option('--docker <auto|off>', 'auto: run images with Docker when DOCKER_HOST or /var/run/docker.sock answers; off: processes only (env LATTICE_DOCKER)', dockerMode, process.env.LATTICE_DOCKER ?? 'auto')
     .option('--docker-network <auto|bridge|host>', 'containers publish their ports (bridge) or share this machine\'s network (host); auto: bridge when the engine has one (env LATTICE_DOCKER_NETWORK)', dockerNetwork, process.env.LATTICE_DOCKER_NETWORK ?? 'auto')
     .option('--heartbeat-seconds <n>', 'heartbeat interval; keep it well under the server grace period (env LATTICE_AGENT_HEARTBEAT)', process.env.LATTICE_AGENT_HEARTBEAT ?? '5')
+    .option('--stats-seconds <n>', "how often instances' CPU and memory are sampled for the dashboard's charts; 15 minutes are kept (env LATTICE_AGENT_STATS_SECONDS)", process.env.LATTICE_AGENT_STATS_SECONDS ?? '5')
     .option('--ngrok-server-addr <host:port>', NGROK_SERVER_ADDR_HELP, ngrokServerAddr, process.env.NGROK_SERVER_ADDR)
     .option('--allow-tenant-processes', ALLOW_TENANT_PROCESSES_HELP, process.env.LATTICE_ALLOW_TENANT_PROCESSES === 'true')
     .option('--allow-tenant-host-network', ALLOW_TENANT_HOST_NETWORK_HELP, process.env.LATTICE_ALLOW_TENANT_HOST_NETWORK === 'true')
-    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir?: string; advertiseAddress: string; heartbeatSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean; allowTenantHostNetwork: boolean }) => {
+    .action(async (options: { server?: string; joinToken?: string; name: string; labels?: Record<string, string>; dataDir?: string; advertiseAddress: string; heartbeatSeconds: string; statsSeconds: string; docker: 'auto' | 'off'; dockerNetwork: 'auto' | 'bridge' | 'host'; ngrokServerAddr?: string; allowTenantProcesses: boolean; allowTenantHostNetwork: boolean }) => {
       if (!options.server) throw new Error('--server is required (or LATTICE_SERVER)');
+      const statsSeconds = Number(options.statsSeconds);
+      if (!(statsSeconds >= 0.5 && statsSeconds <= 300)) throw new Error(`--stats-seconds must be a number of seconds from 0.5 to 300, got ${JSON.stringify(options.statsSeconds)}`);
       const heartbeat = Number(options.heartbeatSeconds);
       if (!(heartbeat > 0 && heartbeat <= 3600)) throw new Error(`--heartbeat-seconds must be a number of seconds from 0.1 to 3600, got ${JSON.stringify(options.heartbeatSeconds)}`);
       // Loaded here, not at the top: every other command starts faster without the agent's modules.
@@ -82,6 +85,7 @@ export function registerAgentCommand(program: Command): void {
         server: options.server,
         version: VERSION,
         heartbeatMs: heartbeat * 1000,
+        statsIntervalMs: statsSeconds * 1000,
         ...ngrokSettings(ngrokServerAddr),
         log: (m) => console.log(m),
       });

@@ -32,7 +32,7 @@ e2eTest('lattice logs: --context, LATTICE_CONTEXT and an expired access token, l
 
 e2eTest('lattice top (workloads, instances, agents) and describe show the CPU and memory the agent measures', {}, async (env) => {
   const { user, namespace: ns, url } = env;
-  await env.startAgent({ name: 'top-host' });
+  await env.startAgent({ name: 'top-host', env: { LATTICE_AGENT_STATS_SECONDS: '0.5' } });
   // About 20 MB held, and a little CPU.
   await user.apply([scriptWorkload('holder', env.marker('holder'), "const held = Buffer.alloc(20 * 1024 * 1024, 1); setInterval(() => held[0]++, 50)", { replicas: 2 })]);
   await waitFor(async () => (await getWorkload(user, ns, 'holder'))?.status?.readyReplicas === 2, 20_000, 'holder Running twice');
@@ -60,6 +60,15 @@ e2eTest('lattice top (workloads, instances, agents) and describe show the CPU an
   const host = agents.find((row) => row[0] === 'top-host');
   assert.equal(host?.[1], '2');
   assert.match(host?.[4] ?? '', /^\d+(m)? cpu, \S+$/);
+
+  // The agent samples every instance (here every 0.5 s) and hands out the last 15 minutes.
+  const series = await waitFor(async () => {
+    const [first] = (await user.stats(ns, 'holder')).items;
+    const points = first && 'series' in first ? (first.series ?? []) : [];
+    return points.length >= 3 ? points : undefined;
+  }, 10_000, 'three samples');
+  assert.ok(series.every((p, i) => i === 0 || Date.parse(p.at) > Date.parse(series[i - 1]!.at)), 'oldest first');
+  assert.ok(series.every((p) => p.memoryBytes >= 20 * 1024 * 1024), 'each reading holds the 20 MB');
 
   const described = await home.ok(['describe', 'workload', 'holder']);
   assert.match(described, /NAME\s+AGENT\s+STATE\s+HEALTH\s+RESTARTS\s+CPU\s+MEMORY/);
