@@ -7,7 +7,8 @@ import { parseLabelSelector } from '../../store/label-selector.ts';
 import { age, formatBytes, formatCpu, memoryBytes, milliCpu, safeHref } from '../../ui/src/format.ts';
 import { parseLabelFilter } from '../../ui/src/label-filter.ts';
 import { parseRoute, workloadHref, workloadsHref } from '../../ui/src/router.ts';
-import { agentRows, eventsForWorkload, namespaceChoices, newestFirst, runtimeLabels, specSummary, workloadRows } from '../../ui/src/view-models.ts';
+import { agentRows, conditionMeaning, eventsForWorkload, namespaceChoices, newestFirst, runtimeLabels, specSummary, workloadRows } from '../../ui/src/view-models.ts';
+import { appendLogText, chartOf, stripAnsi } from '../../ui/src/instance-usage.ts';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
@@ -176,4 +177,35 @@ test('runtimes show whose workloads they take where the trust model limits it', 
   assert.deepEqual(runtimeLabels(agent({ runtimes: ['docker', 'process'], dockerNetwork: 'host', tenantProcesses: true })), ['docker (host network, owner only)', 'process (every tenant)']);
   assert.deepEqual(runtimeLabels(agent({ runtimes: ['docker'], dockerNetwork: 'host', tenantHostNetwork: true })), ['docker (host network, every tenant)']);
   assert.deepEqual(runtimeLabels(agent(undefined)), []);
+});
+
+test('charts: points newest at the right edge, a scale that fits readings and limits, a young series spread over its first minute', () => {
+  const now = Date.parse('2026-01-01T00:15:00.000Z');
+  const sample = (secondsAgo: number, cpuCores: number) => ({ at: new Date(now - secondsAgo * 1000).toISOString(), cpuCores, memoryBytes: 0 });
+  const full = chartOf([sample(900, 0.1), sample(450, 0.2), sample(0, 0.1)], (s) => s.cpuCores, { width: 300, height: 100 }, [0.5], now);
+  assert.equal(full.points, '0,81.8 150,63.6 300,81.8');
+  assert.deepEqual(full.lines, [9.1], 'the limit, under the 10% headroom');
+  assert.ok(Math.abs(full.max - 0.55) < 1e-9);
+  const young = chartOf([sample(30, 1), sample(0, 1)], (s) => s.cpuCores, { width: 300, height: 100 }, [], now);
+  assert.equal(young.points, '150,9.1 300,9.1', 'half a minute of readings spans half the chart, not a sliver');
+  assert.equal(chartOf([], (s) => s.cpuCores, { width: 300, height: 100 }, [], now).points, '');
+});
+
+test('log text: split into lines across chunks, colour codes stripped, the oldest dropped past the limit', () => {
+  const lines: string[] = [];
+  let rest = appendLogText(lines, '', 'one\n\u001b[31mtw', 3);
+  rest = appendLogText(lines, rest, 'o\u001b[0m\nthree\nfour\n', 3);
+  assert.equal(rest, '');
+  assert.deepEqual(lines, ['two', 'three', 'four']);
+  assert.equal(stripAnsi('\u001b]0;title\u0007\u001b[1;32mok\u001b[0m'), 'ok');
+});
+
+test('condition badges say what a condition means: a failing rollout is a warning, not work in progress', () => {
+  assert.equal(conditionMeaning({ type: 'Progressing', status: 'True', reason: 'InstanceFailing' }), 'warn');
+  assert.equal(conditionMeaning({ type: 'Progressing', status: 'True', reason: 'RollingOut' }), 'info');
+  assert.equal(conditionMeaning({ type: 'Progressing', status: 'False', reason: 'AllReplicasReady' }), 'good');
+  assert.equal(conditionMeaning({ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' }), 'warn');
+  assert.equal(conditionMeaning({ type: 'TunnelReady', status: 'True', reason: 'Reported' }), 'good');
+  assert.equal(conditionMeaning({ type: 'SecondConnection', status: 'True', reason: 'CredentialReused' }), 'warn');
+  assert.equal(conditionMeaning({ type: 'Ready', status: 'Unknown', reason: 'NoHeartbeat' }), 'quiet');
 });

@@ -197,3 +197,25 @@ export function namespaceChoices(own: readonly string[], workloads: readonly Wor
   for (const w of workloads) if (w.metadata.namespace) all.add(w.metadata.namespace);
   return [...all].sort();
 }
+
+export type Meaning = 'good' | 'info' | 'warn' | 'bad' | 'quiet';
+
+/**
+ * What a condition means for the person reading it, which its status alone does not say:
+ * Progressing=True is work under way, but with reason InstanceFailing it is trouble; a
+ * SecondConnection=True is a warning; Progressing=False once everything is ready is just done.
+ */
+export function conditionMeaning(condition: Pick<Condition, 'type' | 'status' | 'reason'>): Meaning {
+  if (condition.status === 'Unknown') return 'quiet';
+  const on = condition.status === 'True';
+  switch (condition.type) {
+    case 'Progressing':
+      if (condition.reason === 'InstanceFailing') return 'warn';
+      return on ? 'info' : 'good';
+    case 'SecondConnection':
+      return on ? 'warn' : 'good';
+    default:
+      // Available, Ready, TunnelReady and the like: True is what one wants.
+      return on ? 'good' : 'warn';
+  }
+}

@@ -23,8 +23,9 @@ export class LatticeApp extends LitElement {
     }
     header {
       display: flex;
+      flex-wrap: wrap;
       align-items: center;
-      gap: 1.5rem;
+      gap: 0.5rem 1.5rem;
       padding: 0.6rem 1.5rem;
       background: var(--surface);
       border-bottom: 1px solid var(--border);
@@ -70,6 +71,13 @@ export class LatticeApp extends LitElement {
     main {
       padding: 1.25rem 1.5rem 3rem;
       max-width: 90rem;
+    }
+    @media (max-width: 600px) {
+      header,
+      main {
+        padding-left: 0.75rem;
+        padding-right: 0.75rem;
+      }
     }
     .empty {
       color: var(--muted);

@@ -42,6 +42,13 @@ export const sharedStyles = css`
   td.num {
     font-variant-numeric: tabular-nums;
   }
+  @media (max-width: 600px) {
+    /* A narrow screen scrolls a wide table, not the page. */
+    table {
+      display: block;
+      overflow-x: auto;
+    }
+  }
   a {
     color: var(--link);
     text-decoration: none;
@@ -150,6 +157,11 @@ export function tone(state: string | undefined): string {
 
 export function badge(text: string, toneOf = text): TemplateResult {
   return html`<span class="badge ${tone(toneOf)}">${text}</span>`;
+}
+
+/** A badge coloured by what the text means rather than what it says (see conditionMeaning). */
+export function meaningBadge(text: string, meaning: string): TemplateResult {
+  return html`<span class="badge ${meaning}">${text}</span>`;
 }
 
 /**

@@ -1,20 +1,26 @@
-// One workload: spec summary, conditions, instances, endpoints and events, all live. Secret
-// values never reach this page (the UI watches no Secrets; env shows names and sources only).
+// One workload: spec summary, conditions, instances, endpoints and events, all live, and one
+// instance up close (charts and log, instance-panel.ts). Secret values never reach this page
+// from Lattice (the UI watches no Secrets; env shows names and sources only); a log shows only
+// what the process itself printed.
 import { LitElement, css, html } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import type { Event as LatticeEvent, Instance, Workload } from '../../../schemas/types.gen.ts';
 import { age } from '../format.ts';
 import { session } from '../session.ts';
-import { eventsForWorkload, instancesOf, specSummary } from '../view-models.ts';
+import { StatsController } from '../instance-controllers.ts';
+import { conditionMeaning, eventsForWorkload, instancesOf, specSummary } from '../view-models.ts';
+import './instance-panel.ts';
 import { ClockController, WatchController } from '../watch-controller.ts';
 import { eventRows } from './events-view.ts';
-import { badge, sharedStyles } from './shared-styles.ts';
+import { badge, meaningBadge, sharedStyles } from './shared-styles.ts';
 import { endpointLinks } from './workloads-view.ts';
 
 export class WorkloadDetail extends LitElement {
-  static override properties = { namespace: {}, name: {} };
+  static override properties = { namespace: {}, name: {}, selected: { state: true } };
   declare namespace: string;
   declare name: string;
+  /** The instance shown up close (chosen in the table; else a failing one, else the first). */
+  declare selected: string | undefined;
 
   static override styles = [
     sharedStyles,
@@ -49,6 +55,26 @@ export class WorkloadDetail extends LitElement {
       .back {
         font-size: 0.85rem;
       }
+      table.instances tbody tr {
+        cursor: pointer;
+      }
+      table.instances tbody tr.selected {
+        background: var(--border-soft);
+      }
+      dd.command {
+        white-space: pre-wrap;
+      }
+      @media (max-width: 600px) {
+        dl {
+          grid-template-columns: 1fr;
+        }
+        table.instances th:nth-child(n + 5),
+        table.instances td:nth-child(n + 5),
+        table.conditions th:nth-child(5),
+        table.conditions td:nth-child(5) {
+          display: none;
+        }
+      }
     `,
   ];
 
@@ -56,6 +82,7 @@ export class WorkloadDetail extends LitElement {
   private readonly instances = new WatchController<Instance>(this, session, 'Instance');
   private readonly events = new WatchController<LatticeEvent>(this, session, 'Event');
   private readonly clock = new ClockController(this);
+  private readonly stats = new StatsController(this, session, () => ({ namespace: this.namespace, name: this.name }));
 
   constructor() {
     super();
@@ -73,6 +100,10 @@ export class WorkloadDetail extends LitElement {
     const now = this.clock.now;
     const instances = instancesOf(this.instances.items, this.namespace, this.name);
     const events = eventsForWorkload(this.events.items, this.namespace, this.name, new Set(instances.map((i) => i.metadata.name)));
+    const shown =
+      instances.find((i) => i.metadata.name === this.selected) ??
+      instances.find((i) => i.status?.state === 'Failed' || i.status?.state === 'Exited' || (i.status?.restarts ?? 0) > 0) ??
+      instances[0];
     const status = workload.status;
     const phase = workload.metadata.deletionTimestamp ? 'Terminating' : (status?.phase ?? 'Pending');
     return html`${back}
@@ -84,7 +115,7 @@ export class WorkloadDetail extends LitElement {
 
       <h3>Spec</h3>
       <dl class="spec">
-        ${specSummary(workload.spec).map((line) => html`<dt>${line.label}</dt><dd class=${line.label === 'Command' || line.label === 'Image' ? 'mono' : ''}>${line.value}</dd>`)}
+        ${specSummary(workload.spec).map((line) => html`<dt>${line.label}</dt><dd class=${line.label === 'Command' ? 'mono command' : line.label === 'Image' ? 'mono' : ''}>${line.value}</dd>`)}
         ${Object.keys(workload.metadata.labels ?? {}).length
           ? html`<dt>Labels</dt><dd>${Object.entries(workload.metadata.labels ?? {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}</dd>`
           : ''}
@@ -104,7 +135,7 @@ export class WorkloadDetail extends LitElement {
             (c) => c.type,
             (c) => html`<tr>
               <td>${c.type}</td>
-              <td>${badge(c.status, c.status === 'False' ? 'neutral' : c.status)}</td>
+              <td>${meaningBadge(c.status, conditionMeaning(c))}</td>
               <td>${c.reason ?? ''}</td>
               <td>${c.message ?? ''}</td>
               <td class="num">${age(c.lastTransitionTime, now)} ago</td>
@@ -123,7 +154,7 @@ export class WorkloadDetail extends LitElement {
           ${repeat(
             instances,
             (i) => i.metadata.uid ?? i.metadata.name,
-            (i) => html`<tr data-key=${i.metadata.name}>
+            (i) => html`<tr data-key=${i.metadata.name} class=${i.metadata.name === shown?.metadata.name ? 'selected' : ''} @click=${() => (this.selected = i.metadata.name)}>
               <td class="mono">${i.metadata.name}</td>
               <td>${i.spec.agent ?? html`<span class="quiet">unscheduled</span>`}</td>
               <td>${badge(i.metadata.deletionTimestamp ? 'Terminating' : (i.status?.state ?? 'Pending'))}</td>
@@ -136,6 +167,10 @@ export class WorkloadDetail extends LitElement {
         </tbody>
       </table>
       ${instances.length ? '' : html`<div class="empty">No instances.</div>`}
+      ${shown
+        ? html`<h3>Instance <span class="mono">${shown.metadata.name}</span></h3>
+            <instance-panel .workload=${workload} .instance=${shown} .stats=${this.stats.items.find((s) => s.instance === shown.metadata.name)} .now=${now}></instance-panel>`
+        : ''}
 
       <h3>Events</h3>
       ${eventRows(events, now, { showObject: true })}`;
