@@ -10,8 +10,9 @@ import { describeAgent, describeEvent, describeInstance, describeSecret, describ
 import type { Session } from '../session.ts';
 
 
-async function eventsAbout(session: Session, namespace: string, kind: string, name: string): Promise<Event[]> {
-  const list = await session.client.list<Event>('events', { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
+/** Events about this very object: by uid too, so an earlier object of the same name keeps its own. */
+async function eventsAbout(session: Session, namespace: string, kind: string, name: string, uid: string | undefined): Promise<Event[]> {
+  const list = await session.client.list<Event>('events', { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}${uid ? `,involvedObject.uid=${uid}` : ''}` });
   return list.items;
 }
 
@@ -30,14 +31,14 @@ async function describe(kindWord: string, nameArg: string | undefined, options: 
     case 'Workload': {
       const [instances, events, usage] = await Promise.all([
         session.client.list<Instance>('instances', { namespace: namespace!, labelSelector: `${WORKLOAD_LABEL}=${name}` }),
-        eventsAbout(session, namespace!, 'Workload', name),
+        eventsAbout(session, namespace!, 'Workload', name, object.metadata.uid),
         usageOf(session, namespace!, name),
       ]);
       return print(describeWorkload(object as Workload, instances.items, events, usage));
     }
     case 'Instance': {
       const instance = object as Instance;
-      const [events, usage] = await Promise.all([eventsAbout(session, namespace!, 'Instance', name), usageOf(session, namespace!, instance.spec.workload)]);
+      const [events, usage] = await Promise.all([eventsAbout(session, namespace!, 'Instance', name, object.metadata.uid), usageOf(session, namespace!, instance.spec.workload)]);
       return print(describeInstance(instance, events, usage));
     }
     case 'Agent': {
@@ -45,7 +46,7 @@ async function describe(kindWord: string, nameArg: string | undefined, options: 
       return print(describeAgent(object as Agent, instances.items.filter((i) => i.spec.agent === name)));
     }
     case 'Secret':
-      return print(describeSecret(object as Secret, await eventsAbout(session, namespace!, 'Secret', name)));
+      return print(describeSecret(object as Secret, await eventsAbout(session, namespace!, 'Secret', name, object.metadata.uid)));
     case 'Event':
       return print(describeEvent(object as Event));
   }

@@ -153,7 +153,7 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
       const { resourceVersion } = request.query as { resourceVersion?: string };
       const { object, deleted } = await app.store.transact(async (tx) => {
         const result = await tx.delete({ kind: info.kind, namespace, name }, { resourceVersion });
-        const message = result.deleted ? `deleted by ${request.principal.username}` : `deletion requested by ${request.principal.username}; waiting for finalizers`;
+        const message = result.deleted ? `deleted by ${request.principal.username}` : `deletion requested by ${request.principal.username}; waiting for its instances to stop`;
         await recordEvent(tx, result.object, 'Deleted', message, app.now());
         return result;
       });

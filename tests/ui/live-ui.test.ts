@@ -65,7 +65,7 @@ e2eTest('the UI in Chromium: sign in, live workloads, detail, agent NotReady, te
 
   // ---- the detail: spec summary, conditions, the instance on ui-agent, the endpoint; no secret value
   await helloRow.getByRole('link', { name: 'hello' }).click();
-  await page.getByRole('heading', { name: 'hello' }).waitFor(WAIT);
+  await page.getByRole('heading', { name: 'hello', exact: true }).waitFor(WAIT);
   assert.equal(new URL(page.url()).pathname, '/workloads/tenant/hello');
   await page.locator('workload-detail table.conditions tr', { hasText: 'Available' }).filter({ hasText: 'MinimumReplicasReady' }).waitFor(WAIT);
   const instance = page.locator('workload-detail table.instances tbody tr');

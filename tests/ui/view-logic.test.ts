@@ -7,7 +7,7 @@ import { parseLabelSelector } from '../../store/label-selector.ts';
 import { age, formatBytes, formatCpu, memoryBytes, milliCpu, safeHref } from '../../ui/src/format.ts';
 import { parseLabelFilter } from '../../ui/src/label-filter.ts';
 import { parseRoute, workloadHref, workloadsHref } from '../../ui/src/router.ts';
-import { agentRows, conditionMeaning, eventsForWorkload, namespaceChoices, newestFirst, runtimeLabels, specSummary, workloadRows } from '../../ui/src/view-models.ts';
+import { agentRows, conditionMeaning, eventsForWorkload, eventsIn, namespaceChoices, newestFirst, runtimeLabels, specSummary, workloadRows } from '../../ui/src/view-models.ts';
 import { appendLogText, chartOf, stripAnsi } from '../../ui/src/instance-usage.ts';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
@@ -142,6 +142,15 @@ test('events: newest first with a stable tie-break; a workload sees its own and 
   ];
   assert.deepEqual(newestFirst(events).map((e) => e.metadata.name), ['e5', 'e4', 'e2', 'e3', 'e1']);
   assert.deepEqual(eventsForWorkload(events, 'alice', 'web', new Set(['web-x'])).map((e) => e.metadata.name), ['e2', 'e3', 'e1']);
+  assert.deepEqual(eventsIn(events, 'bob').map((e) => e.metadata.name), ['e5']);
+  assert.equal(eventsIn(events, '').length, 5, 'every namespace');
+
+  // A workload deleted and applied again under the same name: the old one's events are not its own.
+  const old = { ...event('alice', 'e6', 'Workload', 'web', '2026-01-01T12:00:00Z') };
+  old.spec.involvedObject.uid = 'uid-old';
+  const current = event('alice', 'e7', 'Workload', 'web', '2026-01-01T12:05:00Z');
+  current.spec.involvedObject.uid = 'uid-new';
+  assert.deepEqual(eventsForWorkload([old, current], 'alice', 'web', new Set(), 'uid-new').map((e) => e.metadata.name), ['e7']);
 });
 
 test('the spec summary names secret references but never holds a value from them', () => {

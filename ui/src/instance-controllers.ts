@@ -23,7 +23,8 @@ export class StatsController implements ReactiveController {
   constructor(
     private readonly host: ReactiveControllerHost,
     private readonly source: ClientSource,
-    private readonly target: () => { namespace: string; name: string },
+    /** undefined: nothing to ask about (yet). */
+    private readonly target: () => { namespace: string; name: string } | undefined,
     private readonly pollMs = STATS_POLL_MS,
   ) {
     host.addController(this);
@@ -40,14 +41,15 @@ export class StatsController implements ReactiveController {
   }
 
   private async poll(): Promise<void> {
-    const { namespace, name } = this.target();
+    const target = this.target();
     try {
-      if (namespace && name) this.items = (await this.source.client().stats(namespace, name)).items;
+      if (target) this.items = (await this.source.client().stats(target.namespace, target.name)).items;
     } catch {
       // Not there yet, or the agent is away: the charts keep what they had.
     }
     this.host.requestUpdate();
-    if (this.connected) this.timer = setTimeout(() => void this.poll(), this.pollMs);
+    // Until there is something to ask about (the page's caches still listing), look again soon.
+    if (this.connected) this.timer = setTimeout(() => void this.poll(), target ? this.pollMs : 500);
   }
 }
 

@@ -180,15 +180,24 @@ export function newestFirst(events: readonly Event[]): Event[] {
   });
 }
 
-/** Events about the workload itself or one of its instances, newest first. */
-export function eventsForWorkload(events: readonly Event[], namespace: string, name: string, instanceNames: ReadonlySet<string>): Event[] {
+/**
+ * Events about the workload itself or one of its instances, newest first. With its uid, those of
+ * an earlier workload of the same name (deleted, then applied again) are not its own.
+ */
+export function eventsForWorkload(events: readonly Event[], namespace: string, name: string, instanceNames: ReadonlySet<string>, uid?: string): Event[] {
   return newestFirst(
     events.filter((e) => {
       const o = e.spec.involvedObject;
       if (e.metadata.namespace !== namespace) return false;
-      return (o.kind === 'Workload' && o.name === name) || (o.kind === 'Instance' && instanceNames.has(o.name));
+      if (o.kind === 'Workload') return o.name === name && (uid === undefined || o.uid === undefined || o.uid === uid);
+      return o.kind === 'Instance' && instanceNames.has(o.name);
     }),
   );
+}
+
+/** The newest events, in one namespace or all (''). */
+export function eventsIn(events: readonly Event[], namespace: string): Event[] {
+  return newestFirst(namespace ? events.filter((e) => e.metadata.namespace === namespace) : events);
 }
 
 /** The namespaces to offer in the filter: the caller's, plus any a workload is in. */

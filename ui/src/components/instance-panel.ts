@@ -97,6 +97,8 @@ export class InstancePanel extends LitElement {
   }
 
   override updated(): void {
+    // Nothing to read before an agent runs it (the API would answer 503).
+    if (!this.instance.spec.agent || !this.instance.status?.startedAt) return;
     // A new instance, tail or run: follow that one.
     const key = `${this.instance.metadata.uid}/${this.tail}/${this.previous}`;
     if (key === this.opened) return;

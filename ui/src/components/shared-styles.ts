@@ -42,6 +42,29 @@ export const sharedStyles = css`
   td.num {
     font-variant-numeric: tabular-nums;
   }
+  /* Filters above a list (namespace, labels). */
+  .filters {
+    display: flex;
+    gap: 0.75rem;
+    align-items: end;
+    margin-bottom: 0.75rem;
+    flex-wrap: wrap;
+  }
+  .filters label {
+    display: grid;
+    gap: 0.2rem;
+    font-size: 0.78rem;
+    color: var(--muted);
+  }
+  .filters select,
+  .filters input {
+    font: inherit;
+    font-size: 0.875rem;
+    padding: 0.3rem 0.45rem;
+    border: 1px solid var(--border);
+    border-radius: 5px;
+    background: var(--surface);
+  }
   @media (max-width: 600px) {
     /* A narrow screen scrolls a wide table, not the page. */
     table {

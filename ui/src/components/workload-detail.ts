@@ -82,7 +82,8 @@ export class WorkloadDetail extends LitElement {
   private readonly instances = new WatchController<Instance>(this, session, 'Instance');
   private readonly events = new WatchController<LatticeEvent>(this, session, 'Event');
   private readonly clock = new ClockController(this);
-  private readonly stats = new StatsController(this, session, () => ({ namespace: this.namespace, name: this.name }));
+  // Only for a workload that exists: asking the API about one that does not is a 404 for nothing.
+  private readonly stats = new StatsController(this, session, () => (this.workloads.get(this.namespace, this.name) ? { namespace: this.namespace, name: this.name } : undefined));
 
   constructor() {
     super();
@@ -99,7 +100,7 @@ export class WorkloadDetail extends LitElement {
     }
     const now = this.clock.now;
     const instances = instancesOf(this.instances.items, this.namespace, this.name);
-    const events = eventsForWorkload(this.events.items, this.namespace, this.name, new Set(instances.map((i) => i.metadata.name)));
+    const events = eventsForWorkload(this.events.items, this.namespace, this.name, new Set(instances.map((i) => i.metadata.name)), workload.metadata.uid);
     const shown =
       instances.find((i) => i.metadata.name === this.selected) ??
       instances.find((i) => i.status?.state === 'Failed' || i.status?.state === 'Exited' || (i.status?.restarts ?? 0) > 0) ??

@@ -30,28 +30,6 @@ export class WorkloadsView extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      .filters {
-        display: flex;
-        gap: 0.75rem;
-        align-items: end;
-        margin-bottom: 0.75rem;
-        flex-wrap: wrap;
-      }
-      label {
-        display: grid;
-        gap: 0.2rem;
-        font-size: 0.78rem;
-        color: var(--muted);
-      }
-      select,
-      input {
-        font: inherit;
-        font-size: 0.875rem;
-        padding: 0.3rem 0.45rem;
-        border: 1px solid var(--border);
-        border-radius: 5px;
-        background: var(--surface);
-      }
       input {
         width: 18rem;
       }
