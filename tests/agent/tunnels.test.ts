@@ -107,14 +107,19 @@ test('without a tunnel service: TunnelReady=False saying why, and the host endpo
   assert.equal(tunnelCondition(ready)?.reason, 'TunnelUnavailable');
   assert.match(tunnelCondition(ready)?.message ?? '', /NGROK_AUTHTOKEN is not set on agent a1/);
   assert.deepEqual(ready.endpoints.map((e) => e.expose), ['host']);
-  const port = Number(ready.endpoints[0]!.url.split(':').pop());
-  const reply = await new Promise<string>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => undefined);
-    let data = '';
-    socket.on('data', (chunk: Buffer) => (data += chunk));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-  });
+  const ask = (port: number) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => undefined);
+      let data = '';
+      socket.on('data', (chunk: Buffer) => (data += chunk));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+  // The endpoint as listed now, a few tries: a run restarted meanwhile (a loaded machine) has a new port.
+  const reply = await waitFor(async () => {
+    const endpoint = runtime.list().find((i) => i.uid === instance.uid)?.endpoints[0];
+    return endpoint ? await ask(Number(endpoint.url.split(':').pop())).catch(() => undefined) : undefined;
+  }, 'an answer on the host endpoint', 10_000);
   assert.equal(reply, 'hi');
   await runtime.stop(instance.uid);
 });
