@@ -53,6 +53,16 @@ async function unreadRequest(server: BenchServer, head: string): Promise<Socket>
   return socket;
 }
 
+/** Deletes the chatty workload and waits (up to 15 s) until its agent has stopped it. */
+async function stopChatty(server: BenchServer, token: string): Promise<void> {
+  await call(server, token, 'DELETE', `/namespaces/${ADMIN.username}/workloads/chatty`);
+  for (let i = 0; i < 150; i++) {
+    const { items } = await call<{ items: unknown[] }>(server, token, 'GET', `/namespaces/${ADMIN.username}/instances`);
+    if (items.length === 0) return;
+    await sleep(100);
+  }
+}
+
 interface Phase {
   name: string;
   beforeMb: number;
@@ -85,8 +95,9 @@ export async function slowClientsBench(): Promise<void> {
   const server = await startBenchServer({ bootstrapAdmin: ADMIN, registrationsPerAddressPerHour: 1_000, limits: { watchesPerUser: 1_000, logStreamsPerUser: 100 } });
   const agentDir = mkdtempSync(join(tmpdir(), 'lattice-slow-clients-agent-'));
   const agent = { kill: () => {} };
+  let token = '';
   try {
-    const { accessToken: token } = await call<{ accessToken: string }>(server, '', 'POST', '/auth/login', ADMIN);
+    token = (await call<{ accessToken: string }>(server, '', 'POST', '/auth/login', ADMIN)).accessToken;
     const blob = 'x'.repeat(200);
     for (let i = 0; i < OBJECTS; i += 500) {
       const batch = Array.from({ length: 500 }, (_, j) => ({ apiVersion: 'lattice/v1', kind: 'Workload', metadata: { name: `w-${i + j}`, annotations: { note: blob } }, spec: { image: 'bench/none:1', replicas: 0 } }));
@@ -166,6 +177,8 @@ export async function slowClientsBench(): Promise<void> {
       ]),
     );
   } finally {
+    // Its agent stops the chatty process (killed first, the agent would leave it running: workloads outlive agents).
+    await stopChatty(server, token).catch(() => undefined);
     agent.kill();
     await server.close();
     rmSync(agentDir, { recursive: true, force: true });
