@@ -4,9 +4,11 @@
 //   current.log   stdout and stderr of the running process (appended by the process itself)
 //   previous.log  the run before the last restart
 //   work/         the working directory (and HOME) of the process
+// and a workload's volumes in dataDir/volumes/<namespace>.<workload>.<volume>/ (process-volumes.ts).
 // Processes run detached in their own process group and survive an agent restart: start()
 // adopts them again (see Supervisor for the state machine and restart policy).
 import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime } from './types.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { readLogLines } from './log-files.ts';
@@ -194,6 +196,7 @@ export class ProcessRuntime implements Runtime {
     const supervisor: Supervisor = new Supervisor({
       spec,
       paths: instancePaths(this.options.dataDir, spec.uid),
+      volumesDir: join(this.options.dataDir, 'volumes'),
       advertiseAddress: this.options.advertiseAddress ?? '127.0.0.1',
       stopGraceMs: this.options.stopGraceMs ?? 10_000,
       backoff: this.options.backoff ?? {},

@@ -24,6 +24,7 @@ import { HealthMonitor } from './health-check.ts';
 import { rotateLog } from './log-files.ts';
 import { afterExit, afterStartFailure, observe, type Outcome } from './restart-policy.ts';
 import { ensureInstanceDirs, writeInstanceRecord } from './pid-file.ts';
+import { processVolumes } from './process-volumes.ts';
 import type { InstancePaths, InstanceRecord } from './pid-file.ts';
 import { isProcessAlive } from './proc-fs.ts';
 import { adoptProcess, describeExit, exitCodeOf, processEnv, signalProcessGroup, spawnTracked } from './tracked-process.ts';
@@ -32,6 +33,8 @@ import type { ExitInfo, TrackedProcess } from './tracked-process.ts';
 export interface SupervisorOptions {
   spec: DeploySpec;
   paths: InstancePaths;
+  /** Where the workload's volumes live (process-volumes.ts). */
+  volumesDir: string;
   advertiseAddress: string;
   stopGraceMs: number;
   backoff: BackoffOptions;
@@ -194,7 +197,7 @@ export class Supervisor {
     const result = await spawnTracked({
       file,
       args: [...leading, ...(this.spec.template.args ?? [])],
-      env: { ...processEnv(this.spec.env, paths.work), ...portEnv(this.spec.template.ports, this.hostPorts) },
+      env: { ...processEnv(this.spec.env, paths.work), ...portEnv(this.spec.template.ports, this.hostPorts), ...processVolumes(this.options.volumesDir, this.spec) },
       cwd: paths.work,
       logPath: paths.currentLog,
     });
@@ -237,7 +240,7 @@ export class Supervisor {
       check,
       context: {
         ports: onHostPorts(this.spec.template.ports, this.hostPorts),
-        env: { ...processEnv(this.spec.env, this.options.paths.work), ...portEnv(this.spec.template.ports, this.hostPorts) },
+        env: { ...processEnv(this.spec.env, this.options.paths.work), ...portEnv(this.spec.template.ports, this.hostPorts), ...processVolumes(this.options.volumesDir, this.spec) },
         cwd: this.options.paths.work,
         timeoutMs: this.options.healthTimeoutMs,
       },

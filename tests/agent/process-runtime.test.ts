@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { ObservedInstance } from '../../agent/runtime/types.ts';
+import type { WorkloadSpec } from '../../schemas/types.gen.ts';
 import { NODE, cleanupRoot, collect, freePort, isAlive, killLeftovers, openRuntime, processesUnderRoot, spec, tempDataDir, waitFor, waitGone } from './process-helpers.ts';
 
 after(cleanupRoot);
@@ -221,4 +222,28 @@ test('an invalid uid is rejected', async (t) => {
 test('no test process is left running', () => {
   const leftovers = killLeftovers();
   assert.deepEqual(leftovers, []);
+});
+
+test('volumes: a directory per namespace + workload + volume, 0700, named in LATTICE_VOLUME_<NAME>, kept across a rollout and a new instance', async (t) => {
+  const dataDir = tempDataDir(t);
+  const runtime = await openRuntime(t, { dataDir });
+  const template: WorkloadSpec = { command: ['sh', '-c', 'echo "run in $PWD" >> "$LATTICE_VOLUME_APP_DATA/runs"; exec sleep 600'], volumes: [{ name: 'app-data', mountPath: '/data' }] };
+  const first = spec(template);
+  await runtime.deploy(first);
+  const dir = join(dataDir, 'volumes', 'team-a.web.app-data');
+  const runs = join(dir, 'runs');
+  await waitFor(() => existsSync(runs) && readFileSync(runs, 'utf8').split('\n').filter(Boolean).length === 1, 'the first run wrote to its volume');
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+
+  // A rollout (a new template) and another instance of the same workload find what was written.
+  await runtime.deploy({ ...first, templateHash: 'h2' });
+  const second = spec(template, { uid: `${first.uid}-b` });
+  await runtime.deploy(second);
+  await waitFor(() => readFileSync(runs, 'utf8').split('\n').filter(Boolean).length === 3, 'the next runs appended to the same file');
+
+  // Another workload's volume of the same name is another directory.
+  const other = { ...spec(template, { uid: `${first.uid}-c` }), workload: 'api' };
+  await runtime.deploy(other);
+  await waitFor(() => existsSync(join(dataDir, 'volumes', 'team-a.api.app-data', 'runs')), 'api has its own');
+  assert.equal(readFileSync(runs, 'utf8').split('\n').filter(Boolean).length, 3);
 });
