@@ -7,8 +7,8 @@
 // control plane can answer its HTTP request with a proper status.
 import type { AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
 import type { InstanceRuntime } from './runtime/types.ts';
-import { logBytes } from '../schemas/log-flow.ts';
-import type { StatsHistory } from './stats-history.ts';
+import { MAX_LOG_LINE, logBytes } from '../schemas/log-flow.ts';
+import { reported, type StatsHistory } from './stats-history.ts';
 
 type Request = Extract<ServerMessage, { type: 'logs' | 'logCredit' | 'cancel' | 'stats' }>;
 
@@ -18,7 +18,6 @@ const BATCH_BYTES = 256 * 1024;
 const FLUSH_MS = 25;
 /** How long a read may take to show it works before it is acknowledged as accepted anyway (follow, no lines yet). */
 const ACCEPT_MS = 300;
-const MAX_LINE = 65_536;
 const HIGH_WATER_BYTES = 1024 * 1024;
 
 /** A flow-controlled read: bytes it may still send, and who waits for more. */
@@ -67,9 +66,9 @@ export class AgentRequestHandler {
 
   private async stats(requestId: string, uid: string): Promise<void> {
     try {
-      const { cpuCores, memoryBytes } = await this.runtime.stats(uid);
+      const stats = reported(await this.runtime.stats(uid));
       const series = this.history?.of(uid) ?? [];
-      this.send({ type: 'statsResult', requestId, stats: { cpuCores: Math.max(0, Math.round(cpuCores * 1000) / 1000), memoryBytes: Math.max(0, Math.round(memoryBytes)), ...(series.length ? { series } : {}) } });
+      this.send({ type: 'statsResult', requestId, stats: { ...stats, ...(series.length ? { series } : {}) } });
     } catch (error) {
       this.send({ type: 'statsResult', requestId, error: reason(error) });
     }
@@ -119,7 +118,7 @@ export class AgentRequestHandler {
         }
         const next = await iterator.next();
         if (next.done || !live()) break;
-        const line = next.value.length > MAX_LINE ? next.value.slice(0, MAX_LINE) : next.value;
+        const line = next.value.length > MAX_LOG_LINE ? next.value.slice(0, MAX_LOG_LINE) : next.value;
         batch.push(line);
         batchBytes += logBytes([line]);
         if (batch.length >= BATCH || batchBytes >= BATCH_BYTES || (credit && batchBytes >= credit.bytes)) {

@@ -15,7 +15,8 @@ interface Holder {
 export function lockDataDir(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, 'agent.pid');
-  const me: Holder = { pid: process.pid, ...(processStartTime(process.pid) !== undefined ? { startTime: processStartTime(process.pid) } : {}) };
+  const startTime = processStartTime(process.pid);
+  const me: Holder = { pid: process.pid, ...(startTime !== undefined ? { startTime } : {}) };
   for (;;) {
     try {
       writeFileSync(path, JSON.stringify(me), { flag: 'wx', mode: 0o600 });

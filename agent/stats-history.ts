@@ -2,13 +2,18 @@
 // every intervalMs, the last `keep` of them (15 minutes at the defaults), dropped with the
 // instance. Bounded by keep × instances; sampled by the agent, so a chart has its history the
 // moment someone opens it.
-import type { StatsSample } from '../schemas/types.gen.ts';
+import type { InstanceStats, StatsSample } from '../schemas/types.gen.ts';
 import type { InstanceRuntime } from './runtime/types.ts';
 
 export interface StatsHistoryOptions {
   intervalMs: number;
   keep: number;
   now: () => Date;
+}
+
+/** A reading as the agent reports it: millicore precision, whole bytes, never negative. */
+export function reported(stats: InstanceStats): InstanceStats {
+  return { cpuCores: Math.max(0, Math.round(stats.cpuCores * 1000) / 1000), memoryBytes: Math.max(0, Math.round(stats.memoryBytes)) };
 }
 
 export const DEFAULT_STATS_HISTORY: StatsHistoryOptions = { intervalMs: 5_000, keep: 180, now: () => new Date() };
@@ -56,7 +61,7 @@ export class StatsHistory {
           const stats = await this.runtime.stats(uid).catch(() => undefined);
           if (!stats) return;
           const series = this.series.get(uid) ?? [];
-          series.push({ at: this.options.now().toISOString(), cpuCores: Math.max(0, Math.round(stats.cpuCores * 1000) / 1000), memoryBytes: Math.max(0, Math.round(stats.memoryBytes)) });
+          series.push({ at: this.options.now().toISOString(), ...reported(stats) });
           if (series.length > this.options.keep) series.splice(0, series.length - this.options.keep);
           this.series.set(uid, series);
         }),

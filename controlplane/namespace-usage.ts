@@ -6,13 +6,10 @@
 // still shrink. Admins are not limited.
 import type { ObjectStore, StoredObject } from '../store/types.ts';
 import type { Principal } from './auth/principal.ts';
+import type { UserLimits } from './config.ts';
 import { ApiError } from './errors.ts';
 
-export interface UsageLimits {
-  objectsPerNamespace: number;
-  replicasPerWorkload: number;
-  replicasPerUser: number;
-}
+export type UsageLimits = Pick<UserLimits, 'objectsPerNamespace' | 'replicasPerWorkload' | 'replicasPerUser'>;
 
 /** The kinds tenants write, which count as a namespace's objects (Instances and Events are the server's). */
 const COUNTED_KINDS = ['Workload', 'Secret'] as const;

@@ -59,16 +59,14 @@ interface Desired {
 
 const APPLY_SET_KIND = 'ApplySet';
 
-/** What one apply did: per-object results and the revisions its writes took. */
+/** What one apply did: per-object results and what its writes stored. */
 class Ledger {
   readonly results: ApplyResultItem[] = [];
-  readonly revisions: number[] = [];
   /** Dry runs: the Workloads that would change, to preview their placement. */
   readonly changedWorkloads: { item: ApplyResultItem; object: StoredObject }[] = [];
   readonly written: StoredObject[] = [];
 
   wrote(object: StoredObject): void {
-    this.revisions.push(Number(object.metadata.resourceVersion));
     this.written.push(object);
   }
 }
@@ -101,7 +99,7 @@ export async function applyManifests(store: ObjectStore, principal: Principal, m
     ledger = error.ledger;
   }
   if (ledger.changedWorkloads.length > 0) await previewPlacements(store, ledger.changedWorkloads, options.requests ?? {});
-  const revision = ledger.revisions.length > 0 ? Math.max(...ledger.revisions) : await store.currentRevision();
+  const revision = ledger.written.length > 0 ? Math.max(...ledger.written.map((o) => Number(o.metadata.resourceVersion))) : await store.currentRevision();
   return { revision, dryRun: options.dryRun, results: ledger.results };
 }
 

@@ -13,7 +13,7 @@ import { canUseNamespace } from '../auth/principal.ts';
 import { ApiError, forbidden, notFound } from '../errors.ts';
 import { AgentRequestError, type LogStream } from '../agents/agent-requests.ts';
 import { ConcurrentPerUser } from '../user-limits.ts';
-import { logBytes } from '../../schemas/log-flow.ts';
+import { MAX_LOG_LINE, logBytes } from '../../schemas/log-flow.ts';
 
 const dnsLabel = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 } as const;
 const params = { type: 'object', required: ['namespace', 'name'], properties: { namespace: dnsLabel, name: dnsLabel } } as const;
@@ -64,8 +64,11 @@ export function logWindow(streams: number): number {
   return Math.min(256 * 1024, Math.max(16 * 1024, Math.floor(LOG_STREAM_BUFFER_BYTES / Math.max(1, streams))));
 }
 
-/** An agent may pass its window by the line that crossed it (the agent cuts lines at 64 KB). */
-const LINE_OVERSHOOT = 65_536 + 1;
+/**
+ * An agent may pass its window by the line that crossed it: at most MAX_LOG_LINE UTF-16 units,
+ * each at most 3 bytes in UTF-8, plus its newline.
+ */
+const LINE_OVERSHOOT = 3 * MAX_LOG_LINE + 1;
 
 /**
  * Lines of every stream as they come; a stream that breaks off ends with a line saying why.
