@@ -161,8 +161,8 @@ export class AgentDaemon {
           this.log(`deploy ${message.instance.namespace}/${message.instance.name} (${message.instance.templateHash})`);
           await this.options.runtime.deploy(message.instance);
         } else {
-          this.log(`stop ${uid}`);
-          await this.options.runtime.stop(uid);
+          this.log(`stop ${uid}${message.reclaimVolumes ? ' (workload deleted)' : ''}`);
+          await this.options.runtime.stop(uid, message.reclaimVolumes ? { reclaimVolumes: true } : {});
           this.send({ type: 'gone', uid });
         }
       })

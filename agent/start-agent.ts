@@ -71,7 +71,10 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
     credential = await register(server, options.joinToken, options.name, options.labels ?? {}, options.dataDir);
   }
   const advertiseAddress = options.advertiseAddress ?? '127.0.0.1';
-  const runtimes: Runtime[] = [await ProcessRuntime.open({ dataDir: join(options.dataDir, 'process'), advertiseAddress })];
+  const processes = await ProcessRuntime.open({ dataDir: join(options.dataDir, 'process'), advertiseAddress });
+  const { cgroups } = processes;
+  options.log?.(`agent ${options.name}: ${'driver' in cgroups ? `process workloads' cpu and memory limits enforced with ${cgroups.driver.name}` : `process workloads' cpu and memory limits not enforced: ${cgroups.unavailable}`}`);
+  const runtimes: Runtime[] = [processes];
   const docker = await openDocker(options, advertiseAddress);
   if (docker) runtimes.unshift(docker.runtime);
   const runtime = new TunnelingRuntime(new RuntimeRouter(runtimes), {

@@ -16,7 +16,8 @@ export class AgentSyncController {
     const { link, instances } = this.deps;
     const observed = link.observed(agent);
     if (!observed) return; // not connected: it keeps running what it has; we diff again on hello
-    const actions = planAgentActions(instances.byIndex('agent', agent), observed, link.inFlight(agent));
+    const bound = instances.byIndex('agent', agent);
+    const actions = planAgentActions(bound, observed, link.inFlight(agent));
     const unresolved: string[] = [];
     for (const instance of actions.deploy) {
       const spec = await this.deploySpec(instance);
@@ -25,9 +26,25 @@ export class AgentSyncController {
         await this.reportWaiting(instance, spec);
       } else link.send(agent, { type: 'deploy', instance: spec });
     }
-    for (const uid of actions.stop) link.send(agent, { type: 'stop', uid });
+    for (const uid of actions.stop) {
+      const reclaim = await this.reclaimsVolumes(bound.find((i) => i.metadata.uid === uid));
+      link.send(agent, { type: 'stop', uid, ...(reclaim ? { reclaimVolumes: true } : {}) });
+    }
     // Retried with back-off; the instance's status message says what it waits for.
     if (unresolved.length > 0) throw new Error(unresolved.join('; '));
+  }
+
+  /**
+   * Whether stopping this instance may take its volumes with it: some say reclaimPolicy Delete and
+   * its workload is deleted. Scale-downs, rollouts and moves keep data (the workload lives on).
+   */
+  private async reclaimsVolumes(instance: Instance | undefined): Promise<boolean> {
+    if (!instance?.spec.template.volumes?.some((v) => v.reclaimPolicy === 'Delete')) return false;
+    // Only a workload that is surely gone reclaims: any other error retries the sync, data kept.
+    const workload = await this.deps.store
+      .get({ kind: 'Workload', namespace: instance.metadata.namespace, name: instance.spec.workload })
+      .catch((error: { code?: string }) => (error.code === 'NotFound' ? undefined : Promise.reject(error)));
+    return !workload || workload.metadata.deletionTimestamp !== undefined;
   }
 
   /** A deploy that cannot be sent yet shows why in the Instance's status (names only, never a value). */

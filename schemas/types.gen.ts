@@ -38,6 +38,20 @@ export type Conditions1 = Condition[];
  */
 export type ServerMessage =
   DeployMessage | StopMessage | LogsRequestMessage | LogCreditMessage | CancelMessage | StatsRequestMessage;
+/**
+ * Any object the store holds.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ServedLatticeObject".
+ */
+export type ServedLatticeObject = ServedWorkload | ServedInstance | ServedAgent | ServedSecret | ServedEvent;
+/**
+ * One message of GET /watch (a WebSocket).
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "WatchMessage".
+ */
+export type WatchMessage = ObjectEvent | BookmarkEvent | ErrorEvent;
 
 /**
  * The entry points of the generated types.
@@ -127,6 +141,10 @@ export interface WorkloadSpec {
    */
   command?: [string, ...string[]];
   args?: string[];
+  /**
+   * The working directory: in a container a path inside it (default: the image's); for a process, a volume's mountPath or a path under one, which is then that volume's directory on the agent (default: a directory of the instance's own).
+   */
+  workingDir?: string;
   env?: EnvVar[];
   /**
    * @maxItems 64
@@ -265,6 +283,10 @@ export interface VolumeMount {
    */
   name: string;
   mountPath: string;
+  /**
+   * What becomes of the data when the workload is deleted: Retain (the default) keeps it on each agent (a new workload of the same name finds it again), Delete removes it there once the workload's last instance on that agent has stopped. Scaling down, rollouts and moves never remove data.
+   */
+  reclaimPolicy?: 'Retain' | 'Delete';
 }
 /**
  * This interface was referenced by `Workload`'s JSON-Schema
@@ -608,6 +630,10 @@ export interface DeploySpec {
 export interface StopMessage {
   type: 'stop';
   uid: string;
+  /**
+   * The instance's workload is deleted: its volumes with reclaimPolicy Delete go once no instance of the workload runs on this agent.
+   */
+  reclaimVolumes?: boolean;
 }
 /**
  * Send an instance's log lines: the last tail ones (all without tail), then new ones as they come with follow; the run before the last restart with previous.
@@ -679,6 +705,515 @@ export interface StatsRequestMessage {
  */
 export interface AgentProtocol {
   [k: string]: unknown;
+}
+/**
+ * Bodies of the HTTP API's answers (under /api/v1), and of its watch's messages. The objects in them are as served: see Served in schemas/gen.ts.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "Api".
+ */
+export interface Api {
+  [k: string]: unknown;
+}
+/**
+ * POST /auth/login and /auth/refresh: a session's access token and the refresh token that renews it (once).
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "TokenPair".
+ */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  /**
+   * Seconds until the access token expires.
+   */
+  expiresIn: number;
+}
+/**
+ * GET /auth/whoami.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "WhoAmI".
+ */
+export interface WhoAmI {
+  username: string;
+  role: 'admin' | 'user';
+  namespaces: string[];
+}
+/**
+ * An API token as POST and GET /auth/tokens show it.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "ApiToken".
+ */
+export interface ApiToken {
+  id: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  /**
+   * Only in the answer that creates it: the secret is shown once.
+   */
+  token?: string;
+}
+/**
+ * One of GET /auth/join-tokens' items; its secret is shown only at creation (JoinTokenCreated).
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "JoinToken".
+ */
+export interface JoinToken {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  /**
+   * A user's join token makes private agents (only that user's namespaces schedule there), an admin's shared ones.
+   *
+   * This interface was referenced by `Api`'s JSON-Schema
+   * via the `definition` "JoinScope".
+   */
+  scope: 'shared' | 'private';
+}
+/**
+ * POST /auth/join-tokens.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "JoinTokenCreated".
+ */
+export interface JoinTokenCreated {
+  token: string;
+  expiresAt: string;
+  /**
+   * A user's join token makes private agents (only that user's namespaces schedule there), an admin's shared ones.
+   *
+   * This interface was referenced by `Api`'s JSON-Schema
+   * via the `definition` "JoinScope".
+   */
+  scope: 'shared' | 'private';
+}
+/**
+ * GET /auth/join-tokens.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "JoinTokenList".
+ */
+export interface JoinTokenList {
+  items: JoinToken[];
+}
+/**
+ * One problem with a request, where it is.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "FieldError".
+ */
+export interface FieldError {
+  /**
+   * Where the problem is, e.g. spec.ports[0].containerPort; empty for the whole object.
+   */
+  path: string;
+  message: string;
+}
+/**
+ * Every error answer.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "ErrorBody".
+ */
+export interface ErrorBody {
+  /**
+   * The HTTP status.
+   */
+  code: number;
+  /**
+   * e.g. NotFound, Invalid (controlplane/errors.ts has the catalogue).
+   */
+  reason: string;
+  message: string;
+  details: FieldError[];
+}
+/**
+ * One field a dry run would change: before is absent for add, after for remove.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "FieldChange".
+ */
+export interface FieldChange {
+  path: string;
+  op: 'add' | 'remove' | 'replace';
+  before?: unknown;
+  after?: unknown;
+}
+/**
+ * What a Workload's rollout would do on one agent.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "AgentPlan".
+ */
+export interface AgentPlan {
+  agent: string;
+  /**
+   * Instances of this workload that keep running there, untouched.
+   */
+  keep: number;
+  /**
+   * New instances to start there.
+   */
+  deploy: number;
+  stop: {
+    instance: string;
+    reason: 'Replaced' | 'ScaledDown';
+  }[];
+}
+/**
+ * A dry run's preview of a Workload once rolled out: per agent, and what no agent can take.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "PlacementPlan".
+ */
+export interface PlacementPlan {
+  agents: AgentPlan[];
+  /**
+   * Replicas no agent can take now, with the scheduler's reason.
+   */
+  pending: {
+    replicas: number;
+    reason: string;
+  }[];
+}
+/**
+ * What an apply did (or, dry, would do) to one object; placement is for dry runs of a created or configured Workload: what would run where once rolled out.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "ApplyResultItem".
+ */
+export interface ApplyResultItem {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged' | 'pruned';
+  diff?: FieldChange[];
+  placement?: PlacementPlan;
+}
+/**
+ * POST /apply.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "ApplyResult".
+ */
+export interface ApplyResult {
+  /**
+   * The store revision the apply's writes reached.
+   */
+  revision: number;
+  dryRun: boolean;
+  results: ApplyResultItem[];
+}
+/**
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "ListMeta".
+ */
+export interface ListMeta {
+  /**
+   * The store revision the answer is a snapshot of: watch from here.
+   */
+  resourceVersion: string;
+}
+/**
+ * GET of a collection, e.g. /namespaces/:namespace/workloads.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "ObjectList".
+ */
+export interface ObjectList {
+  apiVersion: 'lattice/v1';
+  /**
+   * The kind and List, e.g. WorkloadList.
+   */
+  kind: string;
+  metadata: ListMeta;
+  items: ServedLatticeObject[];
+}
+/**
+ * Replicas of one container image or command, placed on agents by the reconciler.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ServedWorkload".
+ */
+export interface ServedWorkload {
+  apiVersion: 'lattice/v1';
+  kind: 'Workload';
+  metadata: ObjectMeta;
+  spec: ServedWorkloadSpec;
+  status?: WorkloadStatus;
+}
+/**
+ * This interface was referenced by `ServedWorkload`'s JSON-Schema
+ * via the `definition` "WorkloadSpec".
+ */
+export interface ServedWorkloadSpec {
+  /**
+   * Container image (docker runtime). command/args then override its entrypoint and cmd.
+   */
+  image?: string;
+  /**
+   * The program and its leading arguments (process runtime, or the entrypoint override with image).
+   *
+   * @minItems 1
+   */
+  command?: [string, ...string[]];
+  args?: string[];
+  /**
+   * The working directory: in a container a path inside it (default: the image's); for a process, a volume's mountPath or a path under one, which is then that volume's directory on the agent (default: a directory of the instance's own).
+   */
+  workingDir?: string;
+  env?: EnvVar[];
+  /**
+   * @maxItems 64
+   */
+  ports?: ServedPortSpec[];
+  replicas: number;
+  resources?: ResourceList;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  /**
+   * How long an instance must stay up before it counts as ready (its Workload Running, `apply --wait` done). Default: 2 without a health check (a process that exits at once is never ready), 0 with one (its passing check is what counts).
+   */
+  minReadySeconds?: number;
+  healthCheck?: ServedHealthCheck;
+  placement?: Placement;
+  /**
+   * @maxItems 32
+   */
+  volumes?: VolumeMount[];
+  /**
+   * Set by `lattice rollout restart`: a new value rolls every instance. An apply that leaves it out keeps the live value, so re-applying a manifest never undoes (or repeats) a restart.
+   */
+  restartedAt?: string;
+}
+/**
+ * This interface was referenced by `ServedWorkload`'s JSON-Schema
+ * via the `definition` "PortSpec".
+ */
+export interface ServedPortSpec {
+  name?: string;
+  /**
+   * This interface was referenced by `Workload`'s JSON-Schema
+   * via the `definition` "PortNumber".
+   */
+  containerPort: number;
+  protocol: 'tcp' | 'http';
+  expose: 'none' | 'host' | 'tunnel';
+}
+/**
+ * This interface was referenced by `ServedWorkload`'s JSON-Schema
+ * via the `definition` "HealthCheck".
+ */
+export interface ServedHealthCheck {
+  tcp?: TcpProbe;
+  http?: ServedHttpProbe;
+  exec?: ExecProbe;
+  intervalSeconds: number;
+  failureThreshold: number;
+}
+export interface ServedHttpProbe {
+  path: string;
+  /**
+   * A port number, or the name of one of spec.ports.
+   *
+   * This interface was referenced by `Workload`'s JSON-Schema
+   * via the `definition` "PortRef".
+   */
+  port: number | string;
+}
+/**
+ * One replica of a Workload bound to one agent. Written by the reconciler.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ServedInstance".
+ */
+export interface ServedInstance {
+  apiVersion: 'lattice/v1';
+  kind: 'Instance';
+  metadata: ObjectMeta;
+  spec: ServedInstanceSpec;
+  status?: InstanceStatus;
+}
+export interface ServedInstanceSpec {
+  /**
+   * This interface was referenced by `ObjectMeta`'s JSON-Schema
+   * via the `definition` "DnsLabel".
+   */
+  workload: string;
+  /**
+   * Empty while the Instance waits for a placement.
+   */
+  agent?: string;
+  template: ServedWorkloadSpec;
+  templateHash: string;
+}
+/**
+ * A machine that runs workloads. Cluster-scoped; created when an agent joins with a join token.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ServedAgent".
+ */
+export interface ServedAgent {
+  apiVersion: 'lattice/v1';
+  kind: 'Agent';
+  metadata: ObjectMeta;
+  spec: ServedAgentSpec;
+  status?: AgentStatus;
+}
+export interface ServedAgentSpec {
+  unschedulable: boolean;
+  /**
+   * The user whose namespaces may schedule here; absent for a shared agent.
+   */
+  owner?: string;
+  /**
+   * The user whose join token this agent joined with (the owner of a private agent, an admin for a shared one): process workloads run as the agent's own OS user without isolation, so only this user's namespaces run them here unless the agent allows tenant processes.
+   */
+  joinedBy?: string;
+}
+/**
+ * Named string values. generate fills a key once, on create; values are redacted in reads.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ServedSecret".
+ */
+export interface ServedSecret {
+  apiVersion: 'lattice/v1';
+  kind: 'Secret';
+  metadata: ObjectMeta;
+  spec: ServedSecretSpec;
+}
+export interface ServedSecretSpec {
+  data?: {
+    [k: string]: string;
+  };
+  generate?: {
+    [k: string]: ServedGeneratedValue;
+  };
+}
+export interface ServedGeneratedValue {
+  length: number;
+}
+/**
+ * Something that happened to an object. Short-lived: pruned by age.
+ *
+ * This interface was referenced by `LatticeTypes`'s JSON-Schema
+ * via the `definition` "ServedEvent".
+ */
+export interface ServedEvent {
+  apiVersion: 'lattice/v1';
+  kind: 'Event';
+  metadata: ObjectMeta;
+  spec: ServedEventSpec;
+}
+export interface ServedEventSpec {
+  involvedObject: ObjectReference;
+  reason: string;
+  message?: string;
+  type: 'Normal' | 'Warning';
+  count: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+}
+/**
+ * A Workload's spec at one generation (as stored: the store keeps specs opaque).
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "SpecRevision".
+ */
+export interface SpecRevision {
+  generation: number;
+  /**
+   * The store revision that wrote it.
+   */
+  revision: number;
+  spec: unknown;
+  createdAt: string;
+}
+/**
+ * GET /namespaces/:namespace/workloads/:name/history: the last generations' specs, oldest first.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "WorkloadHistory".
+ */
+export interface WorkloadHistory {
+  apiVersion: 'lattice/v1';
+  kind: 'WorkloadHistory';
+  items: SpecRevision[];
+}
+/**
+ * GET /namespaces/:namespace/workloads/:name/stats: one item per instance placed on an agent.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "WorkloadStats".
+ */
+export interface WorkloadStats {
+  items: (MeasuredInstance | UnmeasuredInstance)[];
+}
+/**
+ * An instance with its agent's reading (InstanceStats).
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "MeasuredInstance".
+ */
+export interface MeasuredInstance {
+  instance: string;
+  agent: string;
+  /**
+   * Cores in use (0.5 = half a core).
+   */
+  cpuCores: number;
+  memoryBytes: number;
+  /**
+   * The agent's readings over the last ~15 minutes, oldest first (the detail's charts).
+   */
+  series?: StatsSample[];
+}
+/**
+ * An instance whose agent could not answer (not connected, …).
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "UnmeasuredInstance".
+ */
+export interface UnmeasuredInstance {
+  instance: string;
+  agent: string;
+  error: string;
+}
+/**
+ * An object of the initial list (ADDED), or a change after it.
+ */
+export interface ObjectEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: ServedLatticeObject;
+}
+/**
+ * Nothing changed up to resourceVersion: resume from it.
+ */
+export interface BookmarkEvent {
+  type: 'BOOKMARK';
+  object: {
+    apiVersion: 'lattice/v1';
+    kind: string;
+    metadata: ListMeta;
+  };
+}
+/**
+ * The watch cannot go on, e.g. 410 Gone: its resourceVersion was compacted (list again).
+ */
+export interface ErrorEvent {
+  type: 'ERROR';
+  object: {
+    code: number;
+    reason: string;
+    message: string;
+  };
 }
 /**
  * Definitions shared by several kinds.

@@ -9,12 +9,14 @@
 // adopts them again (see Supervisor for the state machine and restart policy).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime } from './types.ts';
+import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime, StopOptions } from './types.ts';
+import { reclaimVolumes } from './process-volumes.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { readLogLines } from './log-files.ts';
 import { instancePaths, instancesDir, listInstanceUids, readInstanceRecord } from './pid-file.ts';
 import { CLOCK_TICKS_PER_SECOND, sampleProcessGroup } from './proc-fs.ts';
 import { ChangeFanout, KeyedQueue } from './runtime-support.ts';
+import { detectCgroups, type CgroupSupport } from './cgroup-limits.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface ProcessRuntimeOptions {
@@ -34,6 +36,8 @@ export interface ProcessRuntimeOptions {
    * Default 1; tests pass e.g. 0.1 to probe every 100 ms with intervalSeconds 1.
    */
   healthIntervalScale?: number;
+  /** How cpu and memory limits are enforced: by default whatever detectCgroups() finds at /sys/fs/cgroup. */
+  cgroups?: CgroupSupport;
   /** How often adopted processes are checked for liveness and followed logs for new lines. Default 500 ms / 200 ms. */
   pollMs?: number;
   logPollMs?: number;
@@ -50,8 +54,11 @@ export class ProcessRuntime implements Runtime {
   private readonly queue = new KeyedQueue();
   private readonly cpuSamples = new Map<string, { pid: number; ticks: number; at: number }>();
   private closed = false;
+  readonly cgroups: CgroupSupport;
 
-  constructor(private readonly options: ProcessRuntimeOptions) {}
+  constructor(private readonly options: ProcessRuntimeOptions) {
+    this.cgroups = options.cgroups ?? detectCgroups();
+  }
 
   /** Creates a runtime and adopts the instances an earlier agent left running. */
   static async open(options: ProcessRuntimeOptions): Promise<ProcessRuntime> {
@@ -102,10 +109,11 @@ export class ProcessRuntime implements Runtime {
   }
 
   /**
-   * SIGTERM to the process group, SIGKILL after stopGraceMs, then the instance directory is removed.
+   * SIGTERM to the process group, SIGKILL after stopGraceMs, then the instance directory is removed
+   * (and, for a deleted workload, the volumes it wants gone once it has no instance here).
    * No change is emitted: the instance simply leaves list().
    */
-  async stop(uid: string): Promise<void> {
+  async stop(uid: string, options: StopOptions = {}): Promise<void> {
     this.assertOpen();
     await this.queue.run(uid, async () => {
       const supervisor = this.supervisors.get(uid);
@@ -115,7 +123,17 @@ export class ProcessRuntime implements Runtime {
       this.changes.forget(uid);
       this.cpuSamples.delete(uid);
       supervisor.removeFiles();
+      const { spec } = supervisor;
+      if (options.reclaimVolumes && !this.runsWorkload(spec)) reclaimVolumes(this.volumesDir, spec);
     });
+  }
+
+  private runsWorkload(spec: DeploySpec): boolean {
+    return [...this.supervisors.values()].some((s) => s.spec.namespace === spec.namespace && s.spec.workload === spec.workload);
+  }
+
+  private get volumesDir(): string {
+    return join(this.options.dataDir, 'volumes');
   }
 
   list(): ObservedInstance[] {
@@ -196,7 +214,8 @@ export class ProcessRuntime implements Runtime {
     const supervisor: Supervisor = new Supervisor({
       spec,
       paths: instancePaths(this.options.dataDir, spec.uid),
-      volumesDir: join(this.options.dataDir, 'volumes'),
+      volumesDir: this.volumesDir,
+      cgroups: this.cgroups,
       advertiseAddress: this.options.advertiseAddress ?? '127.0.0.1',
       stopGraceMs: this.options.stopGraceMs ?? 10_000,
       backoff: this.options.backoff ?? {},

@@ -1,6 +1,7 @@
 // What both runtimes' supervisors decide the same way: whether an ended run restarts (restartPolicy
 // with crash-loop back-off) and with which message, and how an instance looks to the control
 // plane (endpoints only while ready, like a Service's endpoints).
+import type { Condition } from '../../schemas/types.gen.ts';
 import type { CrashLoopBackoff } from './backoff.ts';
 import { hostEndpoints } from './endpoints.ts';
 import { onHostPorts, type HostPorts } from './host-ports.ts';
@@ -37,6 +38,8 @@ export interface RunView {
   startedAt: string | undefined;
   message: string | undefined;
   hostPorts: HostPorts;
+  /** Conditions of the runtime's own (TunnelReady is added later, by the tunnels). */
+  conditions?: Condition[];
 }
 
 export function observe(spec: DeploySpec, run: RunView, advertiseAddress: string): ObservedInstance {
@@ -51,5 +54,6 @@ export function observe(spec: DeploySpec, run: RunView, advertiseAddress: string
     health: run.health,
     endpoints: ready ? hostEndpoints(onHostPorts(spec.template.ports, run.hostPorts), advertiseAddress) : [],
     ...(run.message !== undefined ? { message: run.message } : {}),
+    ...(run.conditions && run.conditions.length > 0 ? { conditions: run.conditions } : {}),
   };
 }

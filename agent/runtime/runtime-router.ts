@@ -1,7 +1,7 @@
 // The runtimes of one agent behind one interface: an instance with an image goes to docker, one
 // with a command alone to the process runtime. An agent with Docker offers both, so the same
 // machine runs examples/hello.yaml (a process) and examples/postgres.yaml (a container).
-import type { AgentRuntime, DeploySpec, InstanceRuntime, InstanceStats, LogOptions, ObservedInstance, Runtime, RuntimeName } from './types.ts';
+import type { AgentRuntime, DeploySpec, InstanceRuntime, InstanceStats, LogOptions, ObservedInstance, Runtime, RuntimeName, StopOptions } from './types.ts';
 
 export class RuntimeRouter implements AgentRuntime {
   readonly runtimes: readonly RuntimeName[];
@@ -29,8 +29,8 @@ export class RuntimeRouter implements AgentRuntime {
     await target.deploy(spec);
   }
 
-  async stop(uid: string): Promise<void> {
-    await this.holding(uid)?.stop(uid);
+  async stop(uid: string, options?: StopOptions): Promise<void> {
+    await this.holding(uid)?.stop(uid, options);
   }
 
   list(): ObservedInstance[] {

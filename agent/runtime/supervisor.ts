@@ -16,15 +16,17 @@
 // (SIGTERM to its group, SIGKILL after the grace period) and it counts as a failed run, restarted
 // with back-off unless restartPolicy is Never.
 import { rmSync } from 'node:fs';
+import type { Condition } from '../../schemas/types.gen.ts';
 import type { DeploySpec, InstanceState, ObservedInstance } from './types.ts';
 import { CrashLoopBackoff } from './backoff.ts';
+import { applyLimits, withinGroups, type CgroupSupport } from './cgroup-limits.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { allocateHostPorts, onHostPorts, portEnv, type HostPorts } from './host-ports.ts';
 import { HealthMonitor } from './health-check.ts';
 import { rotateLog } from './log-files.ts';
 import { afterExit, afterStartFailure, observe, type Outcome } from './restart-policy.ts';
 import { ensureInstanceDirs, writeInstanceRecord } from './pid-file.ts';
-import { processVolumes } from './process-volumes.ts';
+import { processVolumes, processWorkingDir } from './process-volumes.ts';
 import type { InstancePaths, InstanceRecord } from './pid-file.ts';
 import { isProcessAlive } from './proc-fs.ts';
 import { adoptProcess, describeExit, exitCodeOf, processEnv, signalProcessGroup, spawnTracked } from './tracked-process.ts';
@@ -35,6 +37,8 @@ export interface SupervisorOptions {
   paths: InstancePaths;
   /** Where the workload's volumes live (process-volumes.ts). */
   volumesDir: string;
+  /** How the spec's cpu and memory limits are enforced, if they can be (cgroup-limits.ts). */
+  cgroups: CgroupSupport;
   advertiseAddress: string;
   stopGraceMs: number;
   backoff: BackoffOptions;
@@ -81,6 +85,9 @@ export class Supervisor {
   private unhealthyReason: string | undefined;
   private stopping = false;
   private closed = false;
+  private limitsCondition: Condition | undefined;
+  /** The group's OOM kills when the current run started: one more at its exit means memory killed it. */
+  private oomKillsAtStart = 0;
   private readonly backoff: CrashLoopBackoff;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -100,7 +107,8 @@ export class Supervisor {
   /** Endpoints are listed only while the instance is ready (Running and Healthy), like a Service's endpoints. */
   snapshot(): ObservedInstance {
     const { state, health, restarts, exitCode, startedAt, message, hostPorts } = this;
-    return observe(this.spec, { state, health, restarts, exitCode, startedAt, message, hostPorts }, this.options.advertiseAddress);
+    const conditions = this.limitsCondition ? [this.limitsCondition] : [];
+    return observe(this.spec, { state, health, restarts, exitCode, startedAt, message, hostPorts, conditions }, this.options.advertiseAddress);
   }
 
   /** Starts the first run; resolves once the process was spawned (or failed to). */
@@ -120,6 +128,9 @@ export class Supervisor {
     this.health = record.health;
     this.hostPorts = record.hostPorts ?? {};
     if (record.pid !== undefined && isProcessAlive(record.pid, record.processStartTime)) {
+      // Its process joined the group when it started; this restores the condition that says so.
+      this.setLimits(applyLimits(this.options.cgroups, this.spec.uid, this.spec.template.resources).condition);
+      this.oomKillsAtStart = this.oomKills();
       this.proc = adoptProcess(record.pid, record.processStartTime, this.options.pollMs);
       this.watch(this.proc);
       this.persist();
@@ -149,6 +160,7 @@ export class Supervisor {
     const proc = this.proc;
     if (proc) await this.terminate(proc);
     proc?.dispose();
+    if ('driver' in this.options.cgroups) await this.options.cgroups.driver.remove(this.spec.uid);
   }
 
   /** Stops supervising; the process keeps running for the next agent to adopt. */
@@ -194,13 +206,13 @@ export class Supervisor {
     ensureInstanceDirs(paths);
     rotateLog(paths.currentLog, paths.previousLog);
     this.hostPorts = await allocateHostPorts(this.spec.template.ports);
-    const result = await spawnTracked({
-      file,
-      args: [...leading, ...(this.spec.template.args ?? [])],
-      env: { ...processEnv(this.spec.env, paths.work), ...portEnv(this.spec.template.ports, this.hostPorts), ...processVolumes(this.options.volumesDir, this.spec) },
-      cwd: paths.work,
-      logPath: paths.currentLog,
-    });
+    const env = this.env();
+    const cwd = processWorkingDir(this.options.volumesDir, this.spec, paths.work);
+    const limits = applyLimits(this.options.cgroups, this.spec.uid, this.spec.template.resources);
+    this.setLimits(limits.condition);
+    this.oomKillsAtStart = this.oomKills();
+    const command = withinGroups(limits.procs, { file, args: [...leading, ...(this.spec.template.args ?? [])], path: env.PATH ?? '', cwd });
+    const result = await spawnTracked({ ...command, env, cwd, logPath: paths.currentLog });
     if (!result.ok) {
       this.spawnFailed(file, result.error);
       return;
@@ -240,8 +252,8 @@ export class Supervisor {
       check,
       context: {
         ports: onHostPorts(this.spec.template.ports, this.hostPorts),
-        env: { ...processEnv(this.spec.env, this.options.paths.work), ...portEnv(this.spec.template.ports, this.hostPorts), ...processVolumes(this.options.volumesDir, this.spec) },
-        cwd: this.options.paths.work,
+        env: this.env(),
+        cwd: processWorkingDir(this.options.volumesDir, this.spec, this.options.paths.work),
         timeoutMs: this.options.healthTimeoutMs,
       },
       msPerSecond: this.options.msPerSecond,
@@ -303,7 +315,8 @@ export class Supervisor {
     const exitCode = exitCodeOf(exit);
     const unhealthy = this.unhealthyReason;
     const failed = unhealthy !== undefined || exitCode !== 0;
-    const how = `${describeExit(exit)}${when ? `, ${when}` : ''}${unhealthy ? `, killed because unhealthy: ${unhealthy}` : ''}`;
+    const outOfMemory = this.oomKills() > this.oomKillsAtStart ? `, out of memory (limit ${this.spec.template.resources?.memory})` : '';
+    const how = `${describeExit(exit)}${outOfMemory}${when ? `, ${when}` : ''}${unhealthy ? `, killed because unhealthy: ${unhealthy}` : ''}`;
     this.exitCode = exitCode;
     this.health = unhealthy ? 'Unhealthy' : 'Unknown';
     this.apply(afterExit(this.policy, failed, 'process', how, this.backoff, this.options.now() - this.startedAtMs));
@@ -329,6 +342,22 @@ export class Supervisor {
     this.health = 'Unknown';
     // Retried with back-off: the command may be installed later.
     this.apply(afterStartFailure(this.policy, reason, this.backoff));
+  }
+
+  /** PATH, HOME and the like, the spec's env, the ports' and volumes' variables. */
+  private env(): Record<string, string> {
+    return { ...processEnv(this.spec.env, this.options.paths.work), ...portEnv(this.spec.template.ports, this.hostPorts), ...processVolumes(this.options.volumesDir, this.spec) };
+  }
+
+  /** Keeps the condition's lastTransitionTime while its status stays the same across runs. */
+  private setLimits(condition: Condition | undefined): void {
+    const previous = this.limitsCondition;
+    this.limitsCondition =
+      condition && { ...condition, lastTransitionTime: previous?.status === condition.status && previous.lastTransitionTime ? previous.lastTransitionTime : new Date(this.options.now()).toISOString() };
+  }
+
+  private oomKills(): number {
+    return 'driver' in this.options.cgroups ? this.options.cgroups.driver.oomKills(this.spec.uid) : 0;
   }
 
   private scheduleRestart(delay: number): void {

@@ -2,8 +2,9 @@
 // watching it: through the child's exit event when this agent started it, or by polling /proc when
 // it was adopted after an agent restart (it is not our child then, so there is no exit status).
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { isProcessAlive, processStartTime, readProcStat } from './proc-fs.ts';
 
 export interface ExitInfo {
@@ -59,6 +60,28 @@ export interface SpawnOptions {
   env: Record<string, string>;
   cwd: string;
   logPath: string;
+}
+
+/**
+ * Where `file` is found as execvp would find it (a path with a '/' relative to cwd, a bare name on
+ * PATH), so that a command run through a wrapper still fails to start with ENOENT or EACCES rather
+ * than as an exit of the wrapper.
+ */
+export function resolveExecutable(file: string, path: string, cwd: string): string {
+  const candidates = file.includes('/') ? [isAbsolute(file) ? file : resolve(cwd, file)] : path.split(':').map((dir) => join(dir || '.', file));
+  let denied = false;
+  for (const candidate of candidates) {
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') denied = true;
+    }
+  }
+  const error: NodeJS.ErrnoException = new Error(`${denied ? 'permission denied' : 'not found'}: ${file}`);
+  error.code = denied ? 'EACCES' : 'ENOENT';
+  throw error;
 }
 
 /** Spawns without a shell, detached (own session and process group, survives the agent). */

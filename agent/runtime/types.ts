@@ -17,12 +17,17 @@ export interface LogOptions {
   previous?: boolean;
 }
 
+export interface StopOptions {
+  /** The workload is deleted: remove its volumes with reclaimPolicy Delete once none of its instances runs here. */
+  reclaimVolumes?: boolean;
+}
+
 /** What the agent drives: one runtime, or several behind a router (agent/runtime/runtime-router.ts). */
 export interface InstanceRuntime {
   /** Starts the instance, or replaces it if templateHash differs; a no-op if it already runs. */
   deploy(spec: DeploySpec): Promise<void>;
   /** Stops (grace, then kill) and forgets the instance; a no-op if unknown. */
-  stop(uid: string): Promise<void>;
+  stop(uid: string, options?: StopOptions): Promise<void>;
   /** Everything this runtime runs, including what it adopted after an agent restart. */
   list(): ObservedInstance[];
   /** The spec an instance runs with, if this runtime has it. */

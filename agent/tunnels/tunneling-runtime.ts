@@ -6,7 +6,7 @@
 import type { Condition, PortSpec } from '../../schemas/types.gen.ts';
 import { backoffDelay } from '../runtime/backoff.ts';
 import { ChangeFanout } from '../runtime/runtime-support.ts';
-import type { AgentRuntime, DeploySpec, InstanceStats, LogOptions, ObservedInstance } from '../runtime/types.ts';
+import type { AgentRuntime, DeploySpec, InstanceStats, LogOptions, ObservedInstance, StopOptions } from '../runtime/types.ts';
 import type { Tunnel, TunnelProvider } from './tunnel-provider.ts';
 
 export interface TunnelingOptions {
@@ -68,8 +68,8 @@ export class TunnelingRuntime implements AgentRuntime {
     return this.inner.deploy(spec);
   }
 
-  async stop(uid: string): Promise<void> {
-    await this.inner.stop(uid);
+  async stop(uid: string, options?: StopOptions): Promise<void> {
+    await this.inner.stop(uid, options);
     await this.closeTunnels(uid);
     this.changes.forget(uid);
   }

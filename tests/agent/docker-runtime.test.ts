@@ -136,6 +136,30 @@ test('volumes: names that once collided (bob/ice-db, bob-ice/db) are two volumes
   for (const instance of [bob, bobIce, carol]) await runtime.stop(instance.uid);
 });
 
+test("volumes: workingDir is the container's; reclaimVolumes removes the Delete ones once the workload has no instance, never a Retain one", { skip: unavailable }, async (t) => {
+  const runtime = await openRuntime(t);
+  const template: Omit<WorkloadSpec, 'image'> = {
+    command: ['sh', '-c', 'pwd && exec sleep 300'],
+    workingDir: '/scratch',
+    volumes: [
+      { name: 'scratch', mountPath: '/scratch', reclaimPolicy: 'Delete' },
+      { name: 'data', mountPath: '/data' },
+    ],
+  };
+  const first = spec(template, { namespace: 'dora', workload: 'notes' });
+  await runtime.deploy(first);
+  await waitFor(async () => (await collect(runtime.logs(first.uid))).includes('/scratch'), 'pwd to print the working directory', 30_000);
+  const names = async () => (await engine.docker.listVolumes()).Volumes.map((v) => v.Name).filter((n) => n.startsWith('lattice.dora.')).sort();
+  assert.deepEqual(await names(), ['lattice.dora.notes.data', 'lattice.dora.notes.scratch']);
+
+  await runtime.stop(first.uid);
+  assert.deepEqual(await names(), ['lattice.dora.notes.data', 'lattice.dora.notes.scratch'], 'a plain stop keeps every volume');
+  const second = spec(template, { namespace: 'dora', workload: 'notes' });
+  await runtime.deploy(second);
+  await runtime.stop(second.uid, { reclaimVolumes: true });
+  assert.deepEqual(await names(), ['lattice.dora.notes.data'], 'the workload is deleted: its Delete volume goes, the Retain one stays');
+});
+
 test('a restarted runtime adopts the running container: same id, no duplicate, no restart', { skip: unavailable }, async (t) => {
   const first = await DockerRuntime.open({ docker: engine.docker, network: 'host', stopGraceMs: 1_000 });
   const port = await freePort();

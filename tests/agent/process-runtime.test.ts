@@ -247,3 +247,35 @@ test('volumes: a directory per namespace + workload + volume, 0700, named in LAT
   await waitFor(() => existsSync(join(dataDir, 'volumes', 'team-a.api.app-data', 'runs')), 'api has its own');
   assert.equal(readFileSync(runs, 'utf8').split('\n').filter(Boolean).length, 3);
 });
+
+test('volumes: a workingDir at or under a mountPath is that place in the volume; reclaimPolicy Delete removes the data only when the deleted workload has no instance left here', async (t) => {
+  const dataDir = tempDataDir(t);
+  const runtime = await openRuntime(t, { dataDir });
+  const template: WorkloadSpec = {
+    command: ['sh', '-c', 'pwd > where; exec sleep 600'],
+    workingDir: '/srv/app',
+    volumes: [
+      { name: 'site', mountPath: '/srv', reclaimPolicy: 'Delete' },
+      { name: 'keep', mountPath: '/keep' },
+    ],
+  };
+  const first = spec(template);
+  const second = spec(template, { uid: `${first.uid}-b` });
+  await runtime.deploy(first);
+  await runtime.deploy(second);
+  const site = join(dataDir, 'volumes', 'team-a.web.site');
+  const keep = join(dataDir, 'volumes', 'team-a.web.keep');
+  await waitFor(() => existsSync(join(site, 'app', 'where')), 'the process to write in its working directory');
+  assert.equal(readFileSync(join(site, 'app', 'where'), 'utf8').trim(), join(site, 'app'));
+
+  // A scale-down (a stop without reclaim) keeps everything.
+  await runtime.stop(second.uid);
+  assert.ok(existsSync(site));
+  // The workload is deleted: its last instance here takes the Delete volume along, not the other.
+  await runtime.deploy(second);
+  await runtime.stop(first.uid, { reclaimVolumes: true });
+  assert.ok(existsSync(site), 'another instance of the workload still runs here');
+  await runtime.stop(second.uid, { reclaimVolumes: true });
+  assert.equal(existsSync(site), false, 'the Delete volume went with the last instance');
+  assert.ok(existsSync(keep), 'a Retain volume stays');
+});

@@ -2,8 +2,9 @@
 // grace + eviction; when it comes back with its stored credential, the stale process it still
 // ran is stopped. And a connected, heartbeating agent is never evicted.
 import assert from 'node:assert/strict';
-import type { WatchMessage } from '../../client/api-types.ts';
-import type { Instance } from '../../schemas/types.gen.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Instance, WatchMessage } from '../../schemas/types.gen.ts';
 import {
   AGENT_HEARTBEAT_MS,
   E2E_TIMINGS,
@@ -259,4 +260,28 @@ e2eTest('one agent per data directory: a second agent on it exits at once naming
   await first.kill('SIGKILL');
   const again = await env.startAgent({ name: 'holder', dataDir: first.dataDir, joinToken: null });
   assert.ok(again.output().includes('agent holder: connected'));
+});
+
+e2eTest('volumes with reclaimPolicy Delete go from the agent when their workload is deleted, not on a scale-down; Retain ones stay', { timeout: 60_000 }, async (env) => {
+  const { user, namespace: ns } = env;
+  const agent = await env.startAgent({ name: 'keeper' });
+  const name = 'scratchpad';
+  const volumes = [
+    { name: 'cache', mountPath: '/cache', reclaimPolicy: 'Delete' as const },
+    { name: 'data', mountPath: '/data' },
+  ];
+  const write = "require('fs').writeFileSync(require('path').join(process.env.LATTICE_VOLUME_CACHE, 'note'), 'x'); setInterval(() => {}, 1 << 30)";
+  const workload = (replicas: number) => scriptWorkload(name, env.marker('vol'), write, { replicas, volumes });
+  const dir = (volume: string) => join(agent.dataDir, 'process', 'volumes', `${ns}.${name}.${volume}`);
+  await user.apply([workload(2)]);
+  await waitFor(async () => (await getWorkload(user, ns, name))?.status?.readyReplicas === 2 && existsSync(join(dir('cache'), 'note')), 30_000, 'two replicas writing to their volume');
+
+  await user.apply([workload(1)]);
+  await waitFor(async () => (await listInstances(user, ns, name)).length === 1, 20_000, 'the scale-down');
+  assert.ok(existsSync(join(dir('cache'), 'note')), 'a scale-down keeps the data');
+
+  await user.delete('workloads', ns, name);
+  await waitFor(async () => !(await getWorkload(user, ns, name)), 20_000, 'the workload to be gone');
+  await waitFor(() => !existsSync(dir('cache')), 10_000, 'the Delete volume to be removed');
+  assert.ok(existsSync(dir('data')), 'the Retain volume stays');
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { formatFieldErrors, validate } from '../../schemas/validate.ts';
+import { volumeUnder } from '../../schemas/workload-rules.ts';
 import type { FieldError } from '../../schemas/validate.ts';
 import type { LatticeObject } from '../../schemas/types.gen.ts';
 
@@ -35,6 +36,8 @@ function describeErrors(errors: readonly FieldError[]): string {
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: one valid base per kind; every call returns a fresh object.
+
+const WORKING_DIR = /^must be an absolute path starting with '\/', without '\.\.'$/;
 
 function workload(): Manifest {
   return {
@@ -305,6 +308,11 @@ const INVALID: InvalidCase[] = [
   { name: 'duplicate containerPorts', base: workload, mutate: (m) => { m.spec.ports.push({ name: 'alt', containerPort: 8080 }); }, path: 'spec.ports[1].containerPort', message: /^duplicate containerPort 8080$/ },
   { name: 'volume mountPath not absolute', base: workload, mutate: (m) => { m.spec.volumes = [{ name: 'data', mountPath: 'var/data' }]; }, path: 'spec.volumes[0].mountPath', message: /^must be an absolute path starting with '\/'$/ },
   { name: 'duplicate volume names', base: workload, mutate: (m) => { m.spec.volumes = [{ name: 'data', mountPath: '/a' }, { name: 'data', mountPath: '/b' }]; }, path: 'spec.volumes[1].name', message: /^duplicate volume "data"$/ },
+  { name: 'volume reclaimPolicy unknown', base: workload, mutate: (m) => { m.spec.volumes = [{ name: 'data', mountPath: '/a', reclaimPolicy: 'Recycle' }]; }, path: 'spec.volumes[0].reclaimPolicy', message: /^must be one of "Retain", "Delete"$/ },
+  { name: 'workingDir not absolute', base: workload, mutate: (m) => { m.spec.workingDir = 'app'; }, path: 'spec.workingDir', message: WORKING_DIR },
+  { name: 'workingDir climbing out with ..', base: workload, mutate: (m) => { m.spec.workingDir = '/data/../etc'; }, path: 'spec.workingDir', message: WORKING_DIR },
+  { name: 'process workingDir outside its volumes', base: workload, mutate: (m) => { delete m.spec.image; m.spec.command = ['./serve']; m.spec.volumes = [{ name: 'data', mountPath: '/data' }]; m.spec.workingDir = '/srv'; }, path: 'spec.workingDir', message: /^a process workload's working directory must be one of its volumes' mountPath or under one \(\/data\): a process cannot choose a path on the agent's machine$/ },
+  { name: 'process workingDir without volumes', base: workload, mutate: (m) => { delete m.spec.image; m.spec.command = ['./serve']; m.spec.workingDir = '/data'; }, path: 'spec.workingDir', message: /\(it declares no volumes\)/ },
   { name: 'agentSelector with a bad key', base: workload, mutate: (m) => { m.spec.placement = { agentSelector: { 'disk type': 'ssd' } }; }, path: 'spec.placement.agentSelector["disk type"]', message: LABEL_KEY },
   { name: 'bad status phase', base: workload, mutate: (m) => { m.status = { phase: 'Done' }; }, path: 'status.phase', message: /^must be one of "Pending", "Progressing", "Running", "Degraded", "Failed"$/ },
 
@@ -466,4 +474,20 @@ test('agentSelector values follow label value rules; label key prefixes are at m
   const paths = expectInvalid(m).map((e) => e.path);
   assert.ok(paths.includes('spec.placement.agentSelector.zone'), paths.join(', '));
   assert.ok(paths.includes(`metadata.labels["${'a'.repeat(254)}/x"]`), paths.join(', '));
+});
+
+test('a process workload may work in a volume (at its mountPath or below); a container anywhere', () => {
+  const process = workload();
+  delete process.spec.image;
+  process.spec.command = ['./serve'];
+  process.spec.volumes = [{ name: 'data', mountPath: '/data', reclaimPolicy: 'Delete' }, { name: 'logs', mountPath: '/data/logs' }];
+  for (const workingDir of ['/data', '/data/', '/data/app', '/data/logs/today']) {
+    expectValid({ ...process, spec: { ...process.spec, workingDir } });
+  }
+  assert.deepEqual(volumeUnder(process.spec, '/data/logs/today'), { name: 'logs', rest: 'today' }, 'the deepest mount wins');
+  assert.deepEqual(volumeUnder(process.spec, '/data'), { name: 'data', rest: '' });
+  assert.equal(volumeUnder(process.spec, '/database'), undefined, 'a sibling path with the same prefix is not under /data');
+  const container = workload();
+  container.spec.workingDir = '/srv/app';
+  expectValid(container);
 });

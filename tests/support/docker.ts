@@ -70,6 +70,18 @@ async function waitForEngine(docker: Docker, child: ChildProcess, log: string, t
   }
 }
 
+/**
+ * `tar -C rootfs -cf - . | docker import --change … - image`: the folder as a one-layer image
+ * (owners and modes as they are in the folder). The tar file is written next to the folder.
+ */
+export async function importRootfs(docker: Docker, rootfs: string, image: string, changes: string[]): Promise<void> {
+  const tarFile = `${rootfs}.tar`;
+  await run('tar', ['-C', rootfs, '-cf', tarFile, '.']);
+  const [repo, tag] = image.split(/:(?=[^:/]+$)/) as [string, string];
+  const stream = await docker.importImage(createReadStream(tarFile) as unknown as string, { repo, tag, changes } as never);
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream as unknown as NodeJS.ReadableStream, (error: Error | null) => (error ? reject(error) : resolve())));
+}
+
 /** A rootfs holding busybox and its applets, imported as TEST_IMAGE (CMD sh). */
 async function buildTestImage(dir: string, socket: string): Promise<void> {
   const rootfs = join(dir, 'rootfs');
@@ -77,12 +89,7 @@ async function buildTestImage(dir: string, socket: string): Promise<void> {
   mkdirSync(join(rootfs, 'tmp'), { recursive: true });
   copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
   for (const applet of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', applet));
-  const tarFile = join(dir, 'rootfs.tar');
-  await run('tar', ['-C', rootfs, '-cf', tarFile, '.']);
-  const docker = new Docker({ socketPath: socket });
-  const [repo, tag] = TEST_IMAGE.split(':') as [string, string];
-  const stream = await docker.importImage(createReadStream(tarFile) as unknown as string, { repo, tag, changes: ['CMD ["/bin/sh"]', 'ENV PATH=/bin'] } as never);
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream as unknown as NodeJS.ReadableStream, (error: Error | null) => (error ? reject(error) : resolve())));
+  await importRootfs(new Docker({ socketPath: socket }), rootfs, TEST_IMAGE, ['CMD ["/bin/sh"]', 'ENV PATH=/bin']);
 }
 
 export async function startDocker(): Promise<TestDocker> {

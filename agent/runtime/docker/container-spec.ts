@@ -110,6 +110,7 @@ export function createOptions(spec: DeploySpec, options: RunOptions): Docker.Con
     Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
     Labels: labels,
     HostConfig: host,
+    ...(template.workingDir !== undefined ? { WorkingDir: template.workingDir } : {}),
   };
   // As in Kubernetes: command replaces the entrypoint (and drops the image's cmd), args the cmd.
   if (template.command) {

@@ -4,8 +4,8 @@
 import Docker from 'dockerode';
 import type { BackoffOptions } from '../backoff.ts';
 import { ChangeFanout, KeyedQueue } from '../runtime-support.ts';
-import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime } from '../types.ts';
-import { LABEL, recoverRun, type DockerNetwork } from './container-spec.ts';
+import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime, StopOptions } from '../types.ts';
+import { LABEL, recoverRun, volumeName, volumeRefusal, type DockerNetwork } from './container-spec.ts';
 import { containerLogLines } from './docker-logs.ts';
 import { statsFromSample, type DockerStatsSample } from './docker-stats.ts';
 import { DockerSupervisor } from './docker-supervisor.ts';
@@ -109,8 +109,12 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  /** Stops the container (grace, then kill) and removes every container of the instance. Its named volumes stay. */
-  async stop(uid: string): Promise<void> {
+  /**
+   * Stops the container (grace, then kill) and removes every container of the instance. Its named
+   * volumes stay, unless the workload is deleted and wants them gone (reclaimPolicy Delete) and
+   * none of its instances runs here any more.
+   */
+  async stop(uid: string, options: StopOptions = {}): Promise<void> {
     this.assertOpen();
     await this.queue.run(uid, async () => {
       const supervisor = this.supervisors.get(uid);
@@ -118,7 +122,22 @@ export class DockerRuntime implements Runtime {
       await supervisor.stop();
       this.supervisors.delete(uid);
       this.changes.forget(uid);
+      const { spec } = supervisor;
+      if (options.reclaimVolumes && ![...this.supervisors.values()].some((s) => s.spec.namespace === spec.namespace && s.spec.workload === spec.workload)) {
+        await this.reclaimVolumes(spec);
+      }
     });
+  }
+
+  /** Removes the workload's volumes with reclaimPolicy Delete, if they are provably its own. */
+  private async reclaimVolumes(spec: DeploySpec): Promise<void> {
+    for (const { name, reclaimPolicy } of spec.template.volumes ?? []) {
+      if (reclaimPolicy !== 'Delete') continue;
+      const volume = this.docker.getVolume(volumeName(spec, name));
+      const info = await volume.inspect().catch(() => undefined);
+      if (!info || volumeRefusal(spec, name, info.Labels)) continue;
+      await volume.remove().catch((error: unknown) => this.log(`volume ${volumeName(spec, name)} not removed: ${(error as Error).message}`));
+    }
   }
 
   list(): ObservedInstance[] {

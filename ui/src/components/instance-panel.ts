@@ -3,8 +3,7 @@
 // and its log, followed live, with a tail length, pause/resume and the run before the last
 // restart. It renders what its parent and its LogController hold; it fetches nothing itself.
 import { LitElement, css, html, svg } from 'lit';
-import type { WorkloadStats } from '../../../client/api-types.ts';
-import type { Instance, StatsSample, Workload } from '../../../schemas/types.gen.ts';
+import type { Instance, StatsSample, Workload, WorkloadStats } from '../../../schemas/types.gen.ts';
 import { formatBytes, formatCpu, memoryBytes, milliCpu } from '../format.ts';
 import { LogController } from '../instance-controllers.ts';
 import { chartOf } from '../instance-usage.ts';
@@ -84,6 +83,10 @@ export class InstancePanel extends LitElement {
       .crash {
         margin: 0.5rem 0;
       }
+      .unenforced {
+        color: var(--warn);
+        font-size: 0.85rem;
+      }
     `,
   ];
 
@@ -110,6 +113,8 @@ export class InstancePanel extends LitElement {
     const status = this.instance.status;
     const series = this.stats && 'series' in this.stats ? (this.stats.series ?? []) : [];
     const crashed = status && (status.exitCode !== undefined || (status.restarts ?? 0) > 0) && status.state !== 'Running';
+    // The limit lines are what the spec asks; where the agent cannot hold the process to them, say so.
+    const unenforced = status?.conditions?.find((c) => c.type === 'LimitsEnforced' && c.status === 'False');
     return html`
       ${crashed
         ? html`<div class="crash">${badge(status!.state ?? 'Failed')} exit code <strong class="exit-code">${status!.exitCode ?? '—'}</strong> · ${status!.restarts ?? 0} restarts${status!.message ? html` · ${status!.message}` : ''}</div>`
@@ -118,6 +123,7 @@ export class InstancePanel extends LitElement {
         ${this.chart('cpu', 'CPU', series, (s) => s.cpuCores * 1000, milliCpu(this.workload.spec.resources?.cpu), (v) => formatCpu(Math.round(v)))}
         ${this.chart('memory', 'Memory', series, (s) => s.memoryBytes, memoryBytes(this.workload.spec.resources?.memory), formatBytes)}
       </div>
+      ${unenforced ? html`<div class="unenforced">${unenforced.message}</div>` : ''}
       <div class="controls">
         ${this.log.state === 'paused'
           ? html`<button class="resume" @click=${() => this.log.resume()}>Resume</button>`
