@@ -112,16 +112,6 @@ export function scheduleReplicas(request: SchedulingRequest, agents: readonly Sc
   return placements;
 }
 
-/**
- * The first filter `agent` fails for `request` ("not enough cpu (needs 2, 1500m free)"), or
- * undefined when it fits. For describe and events. Throws RangeError on an invalid quantity.
- */
-export function checkAgent(request: SchedulingRequest, agent: SchedulingAgent): Rejection | undefined {
-  const compiled = compile(request);
-  if ('reason' in compiled) throw new RangeError(compiled.reason);
-  return reject(compiled, agent, 0);
-}
-
 interface Compiled {
   tenant: string;
   replicasOn: ReadonlyMap<string, number>;
@@ -281,7 +271,7 @@ function phrase(filter: Filter, n: number, c: Compiled): string {
     case 'Unschedulable':
       return `${n} unschedulable`;
     case 'PrivateAgent':
-      return `${n} private to another user`; // for checkAgent only: place() never counts them
+      return `${n} private to another user`; // place() never counts them
     case 'RuntimeMissing':
       return `${n} ${one ? 'lacks' : 'lack'} the ${c.runtime} runtime`;
     case 'ProcessesOwnerOnly':

@@ -1,6 +1,7 @@
 // Domain errors of the store. Driver errors (SQLite constraint codes, PostgreSQL SQLSTATEs) are
 // mapped to these at the boundary, so no caller ever sees a driver message.
 import type { FieldError } from '../schemas/validate.ts';
+import type { DialectAdapter } from './dialects/adapter.ts';
 
 export type StoreErrorCode = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Invalid';
 
@@ -55,4 +56,12 @@ export class InvalidError extends StoreError {
 
 export function isStoreError(error: unknown): error is StoreError {
   return error instanceof StoreError;
+}
+
+/** Driver errors become domain errors; the caller's own errors pass through untouched. */
+export function mapDriverError(adapter: DialectAdapter, error: unknown): unknown {
+  if (isStoreError(error) || !adapter.isDriverError(error)) return error;
+  if (adapter.isUniqueViolation(error)) return new AlreadyExistsError('object');
+  if (adapter.isContention(error)) return new ConflictError('another write got there first; retry');
+  return new Error(`${adapter.backend} store operation failed`, { cause: error });
 }

@@ -1,6 +1,6 @@
 // The object store contract. One implementation (SqlStore) over two kysely dialects; the
 // conformance suite in tests/store runs against every backend.
-import type { ObjectMeta } from '../schemas/types.gen.ts';
+import type { ObjectMeta, SpecRevision } from '../schemas/types.gen.ts';
 import type { AuthStore } from './auth-store.ts';
 import type { LabelSelector } from './label-selector.ts';
 
@@ -78,13 +78,6 @@ export interface ObjectWatch extends AsyncIterableIterator<WatchEvent> {
   close(): void;
 }
 
-export interface SpecRevision {
-  generation: number;
-  revision: number;
-  spec: unknown;
-  createdAt: string;
-}
-
 export interface DeleteResult {
   object: StoredObject;
   /** false when finalizers held the object back: it now carries a deletionTimestamp. */
@@ -110,7 +103,6 @@ export interface StoreTransaction {
 }
 
 export interface ObjectStore extends Omit<StoreTransaction, 'find'> {
-  readonly backend: 'sqlite' | 'postgres';
   /** Users, namespaces, sessions and tokens, in the same database. */
   readonly auth: AuthStore;
   /**

@@ -1,7 +1,7 @@
 // The scheduler, table by table: each filter alone, combinations, scoring, reasons, several replicas.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkAgent, requiredRuntime, scheduleInstance, scheduleReplicas } from '../../reconciler/scheduler.ts';
+import { requiredRuntime, scheduleInstance, scheduleReplicas } from '../../reconciler/scheduler.ts';
 import type { Placement, SchedulingAgent, SchedulingRequest } from '../../reconciler/scheduler.ts';
 import type { WorkloadSpec } from '../../schemas/types.gen.ts';
 
@@ -292,18 +292,6 @@ describe('scoring a limited number of agents (large fleets)', () => {
     ['replicas spread within the limited set', request({ cpu: '100m' }), fleet, 2, { scoreLimit: 2 }, [{ agent: 'b' }, { agent: 'a' }]],
   ];
   for (const [name, req, agents, count, options, want] of rows) test(name, () => assert.deepEqual(scheduleReplicas(req, agents, count, options), want));
-});
-
-describe('checkAgent', () => {
-  const checks: [string, SchedulingRequest, SchedulingAgent, string | undefined][] = [
-    ['fits', request({ cpu: '1' }), agent(), undefined],
-    ['cpu with the free amount', request({ cpu: '2' }), agent({ allocated: used(2500, 0) }), 'not enough cpu (needs 2, 1500m free)'],
-    ['memory with the free amount', request({ memory: '512Mi' }), agent({ allocatable: used(4000, Gi), allocated: used(0, 768 * Mi) }), 'not enough memory (needs 512Mi, 256Mi free)'],
-    ['overcommitted: nothing free', request({ cpu: '1' }), agent({ allocated: used(5000, 0) }), 'not enough cpu (needs 1, 0 free)'],
-    ['runtime', request({ image: 'nginx:1' }), agent({ runtimes: ['process'] }), 'needs the docker runtime'],
-    ['selector', request({ selector: { zone: 'eu' } }), agent(), 'does not match placement.agentSelector zone=eu'],
-  ];
-  for (const [name, req, a, want] of checks) test(name, () => assert.equal(checkAgent(req, a)?.message, want));
 });
 
 test('requiredRuntime: image → docker (even with a command), command alone → process', () => {
