@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { ErrorBody } from '../client/api-client.ts';
+import type { ErrorBody } from '../schemas/types.gen.ts';
 import { CliError } from './errors.ts';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);

@@ -1,5 +1,5 @@
 // --wait: follow the watch until workloads have rolled out, or objects are gone.
-import type { Workload } from '../schemas/types.gen.ts';
+import type { ServedWorkload } from '../schemas/types.gen.ts';
 import { CliError } from './errors.ts';
 import { objectRef } from './kinds.ts';
 import { crashReport, type RestartBaseline } from './crash-report.ts';
@@ -12,16 +12,16 @@ export interface NamedObject {
 }
 
 /** The spec the workload has now has been acted on, and it settled one way or the other. */
-export function rolledOut(workload: Workload): boolean {
+export function rolledOut(workload: ServedWorkload): boolean {
   const observed = workload.status?.observedGeneration ?? 0;
   return observed >= (workload.metadata.generation ?? 1) && (workload.status?.phase === 'Running' || workload.status?.phase === 'Failed');
 }
 
-export function phaseSummary(workload: Workload | undefined): string {
+export function phaseSummary(workload: ServedWorkload | undefined): string {
   if (!workload) return 'not seen yet';
   const status = workload.status;
   const progressing = status?.conditions?.find((c) => c.type === 'Progressing')?.message;
-  return `${status?.phase ?? 'Pending'}, ${status?.readyReplicas ?? 0}/${workload.spec.replicas ?? 1} ready, generation ${status?.observedGeneration ?? 0}/${workload.metadata.generation ?? 1} observed${progressing ? `: ${progressing}` : ''}`;
+  return `${status?.phase ?? 'Pending'}, ${status?.readyReplicas ?? 0}/${workload.spec.replicas} ready, generation ${status?.observedGeneration ?? 0}/${workload.metadata.generation ?? 1} observed${progressing ? `: ${progressing}` : ''}`;
 }
 
 async function withDeadline<T>(loops: WatchLoop[], timeoutMs: number, work: Promise<T>, onTimeout: () => string): Promise<T> {
@@ -42,7 +42,7 @@ async function withDeadline<T>(loops: WatchLoop[], timeoutMs: number, work: Prom
  * exits or crash-loops meanwhile (saying how, with its last lines), or if the time runs out.
  */
 export async function waitForWorkloads(session: Session, targets: readonly NamedObject[], timeoutMs: number, print: (line: string) => void): Promise<void> {
-  const latest = new Map<string, Workload | undefined>(targets.map((t) => [`${t.namespace}/${t.name}`, undefined]));
+  const latest = new Map<string, ServedWorkload | undefined>(targets.map((t) => [`${t.namespace}/${t.name}`, undefined]));
   const failed: string[] = [];
   const namespaces = [...new Set(targets.map((t) => t.namespace))];
   const loops = namespaces.map((namespace) => watchLoop(session, { kind: 'Workload', namespace }));
@@ -52,7 +52,7 @@ export async function waitForWorkloads(session: Session, targets: readonly Named
     for await (const event of loop) {
       const key = `${event.object.metadata.namespace}/${event.object.metadata.name}`;
       if (!pending.has(key)) continue;
-      const workload = event.object as Workload;
+      const workload = event.object as ServedWorkload;
       if (event.type === 'DELETED') throw new CliError(`${objectRef('Workload', workload.metadata.name)} was deleted while waiting for it`);
       latest.set(key, workload);
       if (!rolledOut(workload)) {
@@ -64,7 +64,7 @@ export async function waitForWorkloads(session: Session, targets: readonly Named
       pending.delete(key);
       const phase = workload.status!.phase!;
       if (phase === 'Failed') failed.push(workload.metadata.name);
-      print(`${objectRef('Workload', workload.metadata.name)} ${phase} (${workload.status?.readyReplicas ?? 0}/${workload.spec.replicas ?? 1} ready)`);
+      print(`${objectRef('Workload', workload.metadata.name)} ${phase} (${workload.status?.readyReplicas ?? 0}/${workload.spec.replicas} ready)`);
       if (pending.size === 0) return loops.forEach((l) => l.stop());
     }
   };

@@ -2,12 +2,9 @@
 // included) when the socket drops, and starts over from the current objects when that revision
 // has been compacted (410). Gives up after a few reconnects in a row that deliver nothing.
 import type { WatchParams } from '../client/api-client.ts';
-import type { WatchMessage } from '../client/api-types.ts';
-import type { LatticeObject } from '../schemas/types.gen.ts';
+import type { ObjectEvent, WatchMessage } from '../schemas/types.gen.ts';
 import { CliError } from './errors.ts';
 import type { Session } from './session.ts';
-
-export type ObjectEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: LatticeObject };
 
 const MAX_SILENT_RECONNECTS = 5;
 

@@ -1,14 +1,18 @@
 // The typed Lattice API client: fetch for requests, a WebSocket for watches. Written once for
 // Node and the browser: pass a WebSocket implementation where there is no global one (Node 20).
-import type { ApplyResult, JoinToken, JoinTokenCreated, ObjectList, SpecRevision, TokenPair, WatchMessage, WhoAmI, WorkloadStats } from './api-types.ts';
-import type { LatticeObject } from '../schemas/types.gen.ts';
-
-export interface ErrorBody {
-  code: number;
-  reason: string;
-  message: string;
-  details: { path: string; message: string }[];
-}
+import type {
+  ApplyResult,
+  ErrorBody,
+  JoinTokenCreated,
+  JoinTokenList,
+  ObjectList,
+  ServedLatticeObject,
+  TokenPair,
+  WatchMessage,
+  WhoAmI,
+  WorkloadHistory,
+  WorkloadStats,
+} from '../schemas/types.gen.ts';
 
 export class LatticeApiError extends Error {
   constructor(
@@ -151,7 +155,7 @@ export class LatticeClient {
     return this.request('POST', '/auth/join-tokens', { body: expiresInHours === undefined ? {} : { expiresInHours } });
   }
 
-  listJoinTokens(): Promise<{ items: JoinToken[] }> {
+  listJoinTokens(): Promise<JoinTokenList> {
     return this.request('GET', '/auth/join-tokens');
   }
 
@@ -160,7 +164,7 @@ export class LatticeClient {
   }
 
   /** A Workload's spec by generation, oldest first. */
-  history(namespace: string, name: string): Promise<{ items: SpecRevision[] }> {
+  history(namespace: string, name: string): Promise<WorkloadHistory> {
     return this.request('GET', `/namespaces/${namespace}/workloads/${name}/history`);
   }
 
@@ -170,21 +174,22 @@ export class LatticeClient {
     return this.request('POST', '/apply', { query: { ...params }, body: manifests, contentType: yaml ? 'application/yaml' : 'application/json' });
   }
 
-  get<T = LatticeObject>(plural: string, namespace: string | undefined, name: string, query: Query = {}): Promise<T> {
+  get<T = ServedLatticeObject>(plural: string, namespace: string | undefined, name: string, query: Query = {}): Promise<T> {
     return this.request('GET', namespace ? `/namespaces/${namespace}/${plural}/${name}` : `/${plural}/${name}`, { query });
   }
 
-  list<T = LatticeObject>(plural: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<ObjectList<T>> {
+  /** T: the kind listed (ServedWorkload for workloads, …). */
+  list<T = ServedLatticeObject>(plural: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<Omit<ObjectList, 'items'> & { items: T[] }> {
     const path = options.namespace ? `/namespaces/${options.namespace}/${plural}` : `/${plural}`;
     return this.request('GET', path, { query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector } });
   }
 
-  put<T = LatticeObject>(plural: string, namespace: string, name: string, object: object): Promise<T> {
+  put<T = ServedLatticeObject>(plural: string, namespace: string, name: string, object: object): Promise<T> {
     return this.request('PUT', `/namespaces/${namespace}/${plural}/${name}`, { body: object });
   }
 
   /** namespace undefined: a cluster-scoped object (an Agent). */
-  delete<T = LatticeObject>(plural: string, namespace: string | undefined, name: string, resourceVersion?: string): Promise<T> {
+  delete<T = ServedLatticeObject>(plural: string, namespace: string | undefined, name: string, resourceVersion?: string): Promise<T> {
     return this.request('DELETE', namespace ? `/namespaces/${namespace}/${plural}/${name}` : `/${plural}/${name}`, { query: { resourceVersion } });
   }
 

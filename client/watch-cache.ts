@@ -4,9 +4,8 @@
 // only when the server says that revision is gone (ERROR 410). Plain TypeScript on the client's
 // fetch and WebSocket, so it runs in Node and in the browser alike.
 import { KINDS, type KindName } from '../schemas/kinds.ts';
-import type { LatticeObject } from '../schemas/types.gen.ts';
+import type { LatticeObject, WatchMessage } from '../schemas/types.gen.ts';
 import { LatticeApiError, type LatticeClient, type WatchStream } from './api-client.ts';
-import type { WatchMessage } from './api-types.ts';
 
 /**
  * connecting: before the first successful watch; live: a watch is open; reconnecting: the

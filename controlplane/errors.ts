@@ -1,6 +1,6 @@
 // The one catalogue of API errors. Every error answer is {code, reason, message, details[]};
 // store errors and fastify's own errors are translated here, and a 5xx never carries internals.
-import type { FieldError } from '../schemas/validate.ts';
+import type { ErrorBody, FieldError } from '../schemas/types.gen.ts';
 import { isStoreError, type StoreError } from '../store/errors.ts';
 
 export const REASONS = {
@@ -21,13 +21,6 @@ export const REASONS = {
 } as const;
 
 export type Reason = keyof typeof REASONS;
-
-export interface ErrorBody {
-  code: number;
-  reason: Reason;
-  message: string;
-  details: FieldError[];
-}
 
 export class ApiError extends Error {
   readonly code: number;

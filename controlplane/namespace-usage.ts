@@ -4,6 +4,7 @@
 // step, so concurrent applies of one user cannot pass a limit together (within this process).
 // Like Kubernetes' ResourceQuota, only what adds is refused: a tenant over a lowered limit may
 // still shrink. Admins are not limited.
+import type { ServedWorkload } from '../schemas/types.gen.ts';
 import type { ObjectStore, StoredObject } from '../store/types.ts';
 import type { Principal } from './auth/principal.ts';
 import type { UserLimits } from './config.ts';
@@ -41,7 +42,7 @@ const NO_RESERVATION: UsageReservation = { committed: () => {}, released: () => 
 
 function replicasOf(object: StoredObject | undefined): number {
   if (object?.kind !== 'Workload') return 0;
-  return (object.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+  return (object as ServedWorkload).spec.replicas;
 }
 
 export class NamespaceUsage {

@@ -1,6 +1,6 @@
 // Agents that stop heartbeating: NotReady after a grace period; after the eviction timeout
 // their instances are Lost (and replaced elsewhere by the workload controller).
-import type { Agent, Condition, Instance } from '../schemas/types.gen.ts';
+import type { Condition, Instance, ServedAgent } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
 import { isDeleting } from './instance-state.ts';
@@ -17,7 +17,7 @@ export class AgentLifecycleController {
   constructor(
     private readonly deps: {
       store: ObjectStore;
-      agents: ObjectCache<Agent>;
+      agents: ObjectCache<ServedAgent>;
       instances: ObjectCache<Instance>;
       link: AgentLink;
       timings: LifecycleTimings;

@@ -3,7 +3,7 @@
 // replicas of each workload every agent holds. Placements made here and not yet seen back
 // through the watch are "assumed" (as the Kubernetes scheduler calls it), so reconciles running
 // at the same time never fill an agent past its capacity.
-import type { Agent, Instance, ResourceList } from '../schemas/types.gen.ts';
+import type { Instance, ResourceList, ServedAgent } from '../schemas/types.gen.ts';
 import { isAgentReady, isDeleting } from './instance-state.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
 import { runsFor, type SchedulingAgent } from './scheduler.ts';
@@ -59,7 +59,7 @@ export class ClusterCapacity {
     return this.replicas.get(workloadKey) ?? new Map();
   }
 
-  observeAgent(current: Agent | undefined, previous: Agent | undefined): void {
+  observeAgent(current: ServedAgent | undefined, previous: ServedAgent | undefined): void {
     this.viewList = undefined;
     if (!current) {
       this.views.delete(previous!.metadata.name);
@@ -71,7 +71,7 @@ export class ClusterCapacity {
       name,
       labels: current.metadata.labels ?? {},
       ready: isAgentReady(current),
-      unschedulable: current.spec.unschedulable ?? false,
+      unschedulable: current.spec.unschedulable,
       ...(current.spec.owner ? { owner: current.spec.owner } : {}),
       ...(current.spec.joinedBy ? { joinedBy: current.spec.joinedBy } : {}),
       tenantProcesses: current.status?.tenantProcesses === true,

@@ -1,7 +1,7 @@
 // Workload → Instances, as a pure function of what is desired and what exists (like Nomad's
 // reconciler): which instances to place, which to stop, which to leave alone. Rollouts surge by
 // one and never go below the desired number of ready replicas.
-import type { Instance, Workload } from '../schemas/types.gen.ts';
+import type { Instance, ServedWorkload } from '../schemas/types.gen.ts';
 import { isDeleting, isLost, isReady } from './instance-state.ts';
 
 export interface StopDecision {
@@ -24,12 +24,12 @@ function stopOrder(a: Instance, b: Instance): number {
   return (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || b.metadata.name.localeCompare(a.metadata.name);
 }
 
-export function planWorkload(workload: Workload, instances: readonly Instance[], desiredHash: string): WorkloadPlan {
+export function planWorkload(workload: ServedWorkload, instances: readonly Instance[], desiredHash: string): WorkloadPlan {
   const current = instances.filter((i) => !isDeleting(i));
   if (workload.metadata.deletionTimestamp) {
     return { place: 0, stop: current.map((instance) => ({ instance, reason: 'WorkloadDeleted' })), ignore: [] };
   }
-  const replicas = workload.spec.replicas ?? 1;
+  const { replicas } = workload.spec;
   const stop: StopDecision[] = current.filter(isLost).map((instance) => ({ instance, reason: 'Lost' }));
   const live = current.filter((i) => !isLost(i));
   const updated = live.filter((i) => i.spec.templateHash === desiredHash);

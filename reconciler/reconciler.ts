@@ -1,7 +1,7 @@
 // Wires the caches, queues and controllers. Level-triggered: any change enqueues the keys it
 // affects; a periodic resync enqueues everything, so a missed trigger heals itself.
 import { isDeepStrictEqual } from 'node:util';
-import type { Agent, Instance, ResourceList, Secret, Workload } from '../schemas/types.gen.ts';
+import type { Instance, ResourceList, Secret, ServedAgent, ServedWorkload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
@@ -35,9 +35,9 @@ export interface ReconcilerOptions {
 export const DEFAULT_TIMINGS: LifecycleTimings = { graceMs: 15_000, evictionMs: 30_000 };
 
 export class Reconciler {
-  readonly workloads: ObjectCache<Workload>;
+  readonly workloads: ObjectCache<ServedWorkload>;
   readonly instances: ObjectCache<Instance>;
-  readonly agents: ObjectCache<Agent>;
+  readonly agents: ObjectCache<ServedAgent>;
   readonly secrets: ObjectCache<Secret>;
   private readonly queues: WorkQueue[] = [];
   private resyncTimer: unknown;
@@ -49,9 +49,9 @@ export class Reconciler {
     const { store, link } = options;
     const clock = (this.clock = options.clock ?? systemClock);
     const onError = (where: string) => (error: unknown) => options.onError?.(where, error);
-    this.workloads = new ObjectCache<Workload>(store, 'Workload', onError('workload cache'));
+    this.workloads = new ObjectCache<ServedWorkload>(store, 'Workload', onError('workload cache'));
     this.instances = new ObjectCache<Instance>(store, 'Instance', onError('instance cache'));
-    this.agents = new ObjectCache<Agent>(store, 'Agent', onError('agent cache'));
+    this.agents = new ObjectCache<ServedAgent>(store, 'Agent', onError('agent cache'));
     this.secrets = new ObjectCache<Secret>(store, 'Secret', onError('secret cache'));
     this.workloads.addIndex('secret', (w) => referencedSecrets(w.spec).map((name) => workloadKey(w.metadata.namespace!, name)));
     this.instances.addIndex('workload', (i) => [workloadKey(i.metadata.namespace!, i.spec.workload)]);
@@ -185,12 +185,12 @@ export class Reconciler {
 }
 
 /** The same incarnation at the same spec (the store bumps the generation with every spec change). */
-function sameGeneration(object: Workload | Instance, previous: Workload | Instance): boolean {
+function sameGeneration(object: ServedWorkload | Instance, previous: ServedWorkload | Instance): boolean {
   return object.metadata.uid === previous.metadata.uid && object.metadata.generation === previous.metadata.generation;
 }
 
 /** Only status changed: like controller-runtime's GenerationChangedPredicate, plus what metadata the controllers read. */
-function onlyStatusChanged(current: Workload | Instance | undefined, previous: Workload | Instance | undefined): boolean {
+function onlyStatusChanged(current: ServedWorkload | Instance | undefined, previous: ServedWorkload | Instance | undefined): boolean {
   if (!current || !previous || !sameGeneration(current, previous)) return false;
   const now = current.metadata;
   const before = previous.metadata;

@@ -2,7 +2,7 @@
 // generic_sched around its reconciler. Each reconcile makes its writes in one transaction.
 import { randomSuffix } from './name-suffix.ts';
 import { isDeepStrictEqual } from 'node:util';
-import type { Instance, Secret, Workload } from '../schemas/types.gen.ts';
+import type { Instance, Secret, ServedWorkload } from '../schemas/types.gen.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
 import type { ClusterCapacity } from './cluster-capacity.ts';
 import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, availableAt, isDeleting, isScheduled } from './instance-state.ts';
@@ -16,7 +16,7 @@ import { recordEvent } from './events.ts';
 
 export interface WorkloadControllerDeps {
   store: ObjectStore;
-  workloads: ObjectCache<Workload>;
+  workloads: ObjectCache<ServedWorkload>;
   instances: ObjectCache<Instance>;
   capacity: ClusterCapacity;
   secrets: ObjectCache<Secret>;
@@ -61,7 +61,7 @@ export class WorkloadController {
     if (written) await Promise.all([instances.caughtUp(written.instance), workloads.caughtUp(written.workload)]);
   }
 
-  private async reconcileOnce(key: string, workload: Workload | undefined, instances: Instance[]): Promise<Writes['revisions'] | undefined> {
+  private async reconcileOnce(key: string, workload: ServedWorkload | undefined, instances: Instance[]): Promise<Writes['revisions'] | undefined> {
     if (!workload || workload.metadata.deletionTimestamp) {
       // Gone (it had no finalizer yet, or it was forced) or being deleted: stop every instance;
       // the finalizer goes once none is left.
@@ -132,7 +132,7 @@ export class WorkloadController {
    * Versions of the Secrets the workload's env uses. One the cache does not hold yet is read from
    * the store: applied in the same transaction as the workload, it may not have reached the cache.
    */
-  private async referencedSecretVersions(workload: Workload): Promise<Record<string, string>> {
+  private async referencedSecretVersions(workload: ServedWorkload): Promise<Record<string, string>> {
     const namespace = workload.metadata.namespace!;
     const found = new Map<string, Secret | undefined>();
     for (const name of referencedSecrets(workload.spec)) {
@@ -142,7 +142,7 @@ export class WorkloadController {
     return secretVersions(workload.spec, (name) => found.get(name));
   }
 
-  private hashOf(workload: Workload, secrets: Record<string, string>): string {
+  private hashOf(workload: ServedWorkload, secrets: Record<string, string>): string {
     const key = workloadKey(workload.metadata.namespace!, workload.metadata.name);
     const { uid = '', generation = 0 } = workload.metadata;
     const secretsKey = JSON.stringify(secrets);
@@ -166,12 +166,12 @@ export class WorkloadController {
     if (object) writes.revisions.instance = Math.max(writes.revisions.instance, Number(object.metadata.resourceVersion));
   }
 
-  private async updateWorkload(writes: Writes, workload: Workload): Promise<void> {
+  private async updateWorkload(writes: Writes, workload: ServedWorkload): Promise<void> {
     const written = await writes.tx.update(workload);
     writes.revisions.workload = Math.max(writes.revisions.workload, Number(written.metadata.resourceVersion));
   }
 
-  private async event(writes: Writes, workload: Workload, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
+  private async event(writes: Writes, workload: ServedWorkload, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
     await recordEvent(writes.tx, workload, reason, message, this.deps.now(), type);
   }
 
@@ -179,7 +179,7 @@ export class WorkloadController {
    * Places `count` new instances and binds those still waiting. Pure but for the capacity it
    * reads: returns the writes to make; the caller assumes the placements before any await.
    */
-  private schedule(workload: Workload, hash: string, count: number, waiting: Instance[]): { binds: { instance: Instance; placement: Placement }[]; creates: Instance[] } {
+  private schedule(workload: ServedWorkload, hash: string, count: number, waiting: Instance[]): { binds: { instance: Instance; placement: Placement }[]; creates: Instance[] } {
     if (count === 0 && waiting.length === 0) return { binds: [], creates: [] };
     const { capacity } = this.deps;
     const namespace = workload.metadata.namespace!;
@@ -213,7 +213,7 @@ export class WorkloadController {
   }
 
   /** Nothing else changes when a running instance has been up for minReadySeconds: look again then. */
-  private requeueWhenAvailable(key: string, workload: Workload, instances: readonly Instance[], nowMs: number): void {
+  private requeueWhenAvailable(key: string, workload: ServedWorkload, instances: readonly Instance[], nowMs: number): void {
     let next = Infinity;
     for (const instance of instances) {
       const at = availableAt(instance, workload.spec);
@@ -238,6 +238,6 @@ export class WorkloadController {
   }
 }
 
-function withoutTimes(status: Workload['status']): unknown {
+function withoutTimes(status: ServedWorkload['status']): unknown {
   return status && { ...status, conditions: status.conditions?.map(({ lastTransitionTime: _, ...c }) => c) };
 }

@@ -1,5 +1,5 @@
 // A Workload's status from its instances: pure, so the controller writes only when it changes.
-import type { Condition, Instance, Workload, WorkloadStatus } from '../schemas/types.gen.ts';
+import type { Condition, Instance, ServedWorkload, WorkloadStatus } from '../schemas/types.gen.ts';
 import { isAvailable, isDeleting, isLost, isScheduled } from './instance-state.ts';
 
 type ConditionFacts = Required<Omit<Condition, 'lastTransitionTime'>>;
@@ -12,8 +12,8 @@ function condition(previous: Condition[] | undefined, next: ConditionFacts, now:
   return { type: next.type, status: next.status, reason: next.reason, message: next.message, lastTransitionTime };
 }
 
-export function workloadStatus(workload: Workload, instances: readonly Instance[], desiredHash: string, now: string): WorkloadStatus {
-  const replicas = workload.spec.replicas ?? 1;
+export function workloadStatus(workload: ServedWorkload, instances: readonly Instance[], desiredHash: string, now: string): WorkloadStatus {
+  const { replicas } = workload.spec;
   const live = instances.filter((i) => !isDeleting(i) && !isLost(i));
   // Ready here means available: up for minReadySeconds (or passing its health check).
   const nowMs = Date.parse(now);

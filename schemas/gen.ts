@@ -52,17 +52,98 @@ function isRequiredOnly(branches: Json): boolean {
   return Array.isArray(branches) && branches.every((b) => b !== null && typeof b === 'object' && Object.keys(b).join() === 'required');
 }
 
+// What the server hands out was validated when it was written (or built from what was), so its
+// defaults are filled in, and its readers need not fill them again. The Served twin of a
+// definition says so: each property with a default is required, and its refs lead to the twins
+// of what they point at. Only what holds a default gets a twin (ServedWorkload,
+// ServedWorkloadSpec, …); the rest is shared.
+const SERVED_PREFIX = 'Served';
+
+function isSchema(node: Json | undefined): node is Record<string, Json> {
+  return node !== null && typeof node === 'object' && !Array.isArray(node);
+}
+
+/** The node a rewritten $ref (`#/definitions/Title/pointer`) points at. */
+function target(definitions: Record<string, Json>, ref: string): Json {
+  let node: Json = { definitions };
+  for (const part of ref.replace(/^#\//, '').split('/')) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~');
+    node = isSchema(node) ? (node[key] as Json) : null;
+  }
+  if (node === undefined || node === null) throw new Error(`unresolved $ref ${ref}`);
+  return node;
+}
+
+function holdsDefault(definitions: Record<string, Json>, node: Json, seen = new Set<Json>()): boolean {
+  if (node === null || typeof node !== 'object' || seen.has(node)) return false;
+  seen.add(node);
+  if (Array.isArray(node)) return node.some((n) => holdsDefault(definitions, n, seen));
+  if (isSchema(node.properties) && Object.values(node.properties).some((p) => isSchema(p) && 'default' in p)) return true;
+  if (typeof node.$ref === 'string' && holdsDefault(definitions, target(definitions, node.$ref), seen)) return true;
+  return Object.values(node).some((n) => holdsDefault(definitions, n, seen));
+}
+
+/** Adds the Served twin of definitions[title] (and of what it refers to) unless there is one. */
+function addServedTwin(definitions: Record<string, Json>, title: string): void {
+  if (definitions[SERVED_PREFIX + title]) return;
+  // Taken before it is made: a definition that leads back to itself finds its twin under way.
+  definitions[SERVED_PREFIX + title] = {};
+  definitions[SERVED_PREFIX + title] = twin(definitions, definitions[title]!, `#/definitions/${title}`);
+}
+
+/** A $ref to what holds a default leads to its twin. */
+function servedRef(definitions: Record<string, Json>, ref: string): string {
+  if (!holdsDefault(definitions, target(definitions, ref))) return ref;
+  const [, title = '', pointer = ''] = /^#\/definitions\/([^/]+)(.*)$/.exec(ref) ?? [];
+  addServedTwin(definitions, title);
+  return `#/definitions/${SERVED_PREFIX}${title}${pointer}`;
+}
+
+const pointerKey = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+
+function twin(definitions: Record<string, Json>, node: Json, path: string): Json {
+  if (Array.isArray(node)) return node.map((n, i) => twin(definitions, n, `${path}/${i}`));
+  if (!isSchema(node)) return node;
+  // A named part without defaults is the original's (a copy would be a second type of the same
+  // shape); a nameless one is copied, as a ref to it would name it.
+  if (!holdsDefault(definitions, node) && typeof node.title === 'string') return { $ref: path };
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(node)) {
+    const at = `${path}/${pointerKey(key)}`;
+    if (key === 'title' && typeof value === 'string') out.title = SERVED_PREFIX + value;
+    else if (key === '$ref' && typeof value === 'string') out.$ref = servedRef(definitions, value);
+    else if (key === 'properties' && isSchema(value)) {
+      out.properties = Object.fromEntries(Object.entries(value).map(([name, v]) => [name, twin(definitions, v, `${at}/${pointerKey(name)}`)]));
+    } else if (key === '$defs' && isSchema(value)) {
+      // The twin's refs lead to its own $defs only where they hold a default.
+      const entries = Object.entries(value).filter(([, v]) => holdsDefault(definitions, v));
+      out.$defs = Object.fromEntries(entries.map(([name, v]) => [name, twin(definitions, v, `${at}/${pointerKey(name)}`)]));
+    } else if (key !== 'required') out[key] = twin(definitions, value, at);
+  }
+  const defaulted = isSchema(node.properties) ? Object.entries(node.properties).filter(([, p]) => isSchema(p) && 'default' in p).map(([name]) => name) : [];
+  const required = [...new Set([...(Array.isArray(node.required) ? node.required : []), ...defaulted])];
+  if (required.length > 0) out.required = required;
+  return out;
+}
+
+/** Refs of an API body lead to the served objects. */
+function serveRefs(definitions: Record<string, Json>, node: Json): Json {
+  if (Array.isArray(node)) return node.map((n) => serveRefs(definitions, n));
+  if (!isSchema(node)) return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [key, key === '$ref' && typeof value === 'string' ? servedRef(definitions, value) : serveRefs(definitions, value)]),
+  );
+}
+
 export async function generateTypes(): Promise<string> {
   const schemas = loadSchemas();
   const titles = new Map([...schemas].map(([file, { title }]) => [file, title]));
   const definitions: Record<string, Json> = {};
   for (const { title, schema } of schemas.values()) definitions[title] = rewrite(schema, title, titles);
-  const kinds = ['Workload', 'Instance', 'Agent', 'Secret', 'Event'];
-  definitions.LatticeObject = {
-    title: 'LatticeObject',
-    description: 'Any object the store holds.',
-    anyOf: kinds.map((kind) => ({ $ref: `#/definitions/${kind}` })),
-  };
+  // The objects as the store and the API hand them out (ServedLatticeObject); the API's bodies
+  // carry them.
+  addServedTwin(definitions, 'LatticeObject');
+  definitions.Api = serveRefs(definitions, definitions.Api!);
   // The root only names the entry points; everything else is reached from them.
   const root = {
     title: 'LatticeTypes',

@@ -4,14 +4,11 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { appendKey, pointerToPath } from './field-path.ts';
 import { API_VERSION, KINDS, isKindName, type KindName } from './kinds.ts';
 import { checkWorkloadSpec } from './workload-rules.ts';
-import type { AgentMessage, LatticeObject, ServerMessage } from './types.gen.ts';
+import type { AgentMessage, FieldError, LatticeObject, ServedLatticeObject, ServerMessage } from './types.gen.ts';
 import * as generated from './validators.gen.js';
 
-export interface FieldError {
-  /** Where the problem is, e.g. spec.ports[0].containerPort; empty for the whole object. */
-  path: string;
-  message: string;
-}
+// An error answer's details (api.schema.json), which is where every FieldError ends up.
+export type { FieldError };
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
@@ -30,7 +27,7 @@ const KIND_VALIDATORS: Record<KindName, ValidateFunction> = {
  * Validates a manifest of any kind. Never mutates its argument: the returned value is a copy
  * with defaults filled in.
  */
-export function validate(manifest: unknown): ValidationResult<LatticeObject> {
+export function validate(manifest: unknown): ValidationResult<ServedLatticeObject> {
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
     return { ok: false, errors: [{ path: '', message: 'must be an object with apiVersion, kind, metadata and spec' }] };
   }
@@ -53,7 +50,8 @@ export function validate(manifest: unknown): ValidationResult<LatticeObject> {
   const check = KIND_VALIDATORS[kind];
   const errors = check(copy) ? [] : describeErrors(check.errors ?? [], copy);
   if (errors.length === 0) errors.push(...checkKindRules(copy));
-  return errors.length === 0 ? { ok: true, value: copy } : { ok: false, errors };
+  // The check filled in every default: the copy is the object as it will be served.
+  return errors.length === 0 ? { ok: true, value: copy as ServedLatticeObject } : { ok: false, errors };
 }
 
 /** Rules a JSON Schema cannot say: scope and references between fields. */

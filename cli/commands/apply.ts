@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { LatticeApiError } from '../../client/api-client.ts';
 import type { ApplyParams } from '../../client/api-client.ts';
-import type { ApplyResult, ApplyResultItem, FieldChange, PlacementPlan } from '../../client/api-types.ts';
+import type { ApplyResult, ApplyResultItem, FieldChange, PlacementPlan } from '../../schemas/types.gen.ts';
 import { collect, examples, print, sessionFor } from '../command-kit.ts';
 import { parseDuration } from '../duration.ts';
 import { CliError, explain } from '../errors.ts';

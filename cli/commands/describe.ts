@@ -1,7 +1,7 @@
 // `lattice describe KIND NAME`: one object with its conditions, instances (with the CPU and memory
 // their agents measure), endpoints and events.
 import type { Command } from 'commander';
-import type { Agent, Event, Instance, Secret, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Instance, ServedEvent, ServedSecret, ServedWorkload } from '../../schemas/types.gen.ts';
 import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
@@ -11,8 +11,8 @@ import type { Session } from '../session.ts';
 
 
 /** Events about this very object: by uid too, so an earlier object of the same name keeps its own. */
-async function eventsAbout(session: Session, namespace: string, kind: string, name: string, uid: string | undefined): Promise<Event[]> {
-  const list = await session.client.list<Event>('events', { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}${uid ? `,involvedObject.uid=${uid}` : ''}` });
+async function eventsAbout(session: Session, namespace: string, kind: string, name: string, uid: string | undefined): Promise<ServedEvent[]> {
+  const list = await session.client.list<ServedEvent>('events', { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}${uid ? `,involvedObject.uid=${uid}` : ''}` });
   return list.items;
 }
 
@@ -34,7 +34,7 @@ async function describe(kindWord: string, nameArg: string | undefined, options: 
         eventsAbout(session, namespace!, 'Workload', name, object.metadata.uid),
         usageOf(session, namespace!, name),
       ]);
-      return print(describeWorkload(object as Workload, instances.items, events, usage));
+      return print(describeWorkload(object as ServedWorkload, instances.items, events, usage));
     }
     case 'Instance': {
       const instance = object as Instance;
@@ -46,9 +46,9 @@ async function describe(kindWord: string, nameArg: string | undefined, options: 
       return print(describeAgent(object as Agent, instances.items.filter((i) => i.spec.agent === name)));
     }
     case 'Secret':
-      return print(describeSecret(object as Secret, await eventsAbout(session, namespace!, 'Secret', name, object.metadata.uid)));
+      return print(describeSecret(object as ServedSecret, await eventsAbout(session, namespace!, 'Secret', name, object.metadata.uid)));
     case 'Event':
-      return print(describeEvent(object as Event));
+      return print(describeEvent(object as ServedEvent));
   }
 }
 

@@ -1,7 +1,7 @@
 // `lattice get KIND [NAME]`: tables like kubectl's, YAML/JSON documents, and -w to follow changes.
 import { Option, type Command } from 'commander';
 import type { KindInfo } from '../../schemas/kinds.ts';
-import type { Instance, LatticeObject } from '../../schemas/types.gen.ts';
+import type { Instance, ServedLatticeObject } from '../../schemas/types.gen.ts';
 import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
@@ -36,9 +36,9 @@ async function workloadRestarts(session: Session, namespace: string | undefined,
   return restarts;
 }
 
-function sortObjects(info: KindInfo, items: LatticeObject[]): LatticeObject[] {
+function sortObjects(info: KindInfo, items: ServedLatticeObject[]): ServedLatticeObject[] {
   if (info.kind === 'Event') {
-    const time = (o: LatticeObject) => ((o.spec as { lastTimestamp?: string }).lastTimestamp ?? o.metadata.creationTimestamp ?? '');
+    const time = (o: ServedLatticeObject) => ((o.spec as { lastTimestamp?: string }).lastTimestamp ?? o.metadata.creationTimestamp ?? '');
     return [...items].sort((a, b) => time(a).localeCompare(time(b)));
   }
   return [...items].sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
@@ -50,7 +50,7 @@ async function get(kindWord: string, nameArg: string | undefined, options: GetOp
   if (options.showSecrets && !name) throw new CliError('--show-secrets needs a NAME: values are shown one object at a time');
   const session = await sessionFor(command);
   const namespace = info.namespaced && !options.allNamespaces ? (options.namespace ?? (await session.namespace())) : undefined;
-  let items: LatticeObject[];
+  let items: ServedLatticeObject[];
   let resourceVersion: string | undefined;
   if (name) {
     const object = await session.client.get(info.plural, namespace, name, options.showSecrets ? { showSecrets: true } : {});
@@ -64,7 +64,7 @@ async function get(kindWord: string, nameArg: string | undefined, options: GetOp
 
   const table = options.output === 'table' || options.output === 'wide';
   const printer = tablePrinter(info.kind, { wide: options.output === 'wide', namespaced: info.namespaced && Boolean(options.allNamespaces) });
-  const rowContext = async (workload?: LatticeObject): Promise<RowContext> => ({
+  const rowContext = async (workload?: ServedLatticeObject): Promise<RowContext> => ({
     now: Date.now(),
     restarts: table && info.kind === 'Workload' ? await workloadRestarts(session, workload?.metadata.namespace ?? namespace, workload?.metadata.name) : new Map(),
   });

@@ -3,8 +3,7 @@
 // update). Revisions are the Workload's generations, as the store keeps them.
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
-import type { SpecRevision } from '../../client/api-types.ts';
-import type { Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
+import type { ServedWorkload, SpecRevision, WorkloadSpec } from '../../schemas/types.gen.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
 import { objectRef } from '../kinds.ts';
@@ -17,13 +16,13 @@ interface NamespaceOption {
   namespace?: string;
 }
 
-async function readWorkload(session: Session, name: string, options: NamespaceOption): Promise<{ namespace: string; workload: Workload }> {
+async function readWorkload(session: Session, name: string, options: NamespaceOption): Promise<{ namespace: string; workload: ServedWorkload }> {
   const namespace = options.namespace ?? (await session.namespace());
-  return { namespace, workload: await session.client.get<Workload>('workloads', namespace, name) };
+  return { namespace, workload: await session.client.get<ServedWorkload>('workloads', namespace, name) };
 }
 
-async function writeSpec(session: Session, namespace: string, workload: Workload, spec: WorkloadSpec): Promise<Workload> {
-  return session.client.put<Workload>('workloads', namespace, workload.metadata.name, { apiVersion: workload.apiVersion, kind: workload.kind, metadata: workload.metadata, spec });
+async function writeSpec(session: Session, namespace: string, workload: ServedWorkload, spec: WorkloadSpec): Promise<ServedWorkload> {
+  return session.client.put<ServedWorkload>('workloads', namespace, workload.metadata.name, { apiVersion: workload.apiVersion, kind: workload.kind, metadata: workload.metadata, spec });
 }
 
 /** Top-level spec fields that differ between two generations: "replicas, env". */
@@ -120,7 +119,7 @@ export function registerRolloutCommands(program: Command): void {
       if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 1000) throw new CliError(`--replicas must be a whole number from 0 to 1000, got ${JSON.stringify(options.replicas)}`);
       const session = await sessionFor(command);
       const { namespace, workload } = await readWorkload(session, name, options);
-      if ((workload.spec.replicas ?? 1) === replicas) return print(`${objectRef('Workload', name)} unchanged: already ${replicas} replicas`);
+      if (workload.spec.replicas === replicas) return print(`${objectRef('Workload', name)} unchanged: already ${replicas} replicas`);
       await writeSpec(session, namespace, workload, { ...workload.spec, replicas });
       print(`${objectRef('Workload', name)} scaled to ${replicas}`);
     });

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LatticeApiError } from '../../client/api-client.ts';
-import type { ApplyResult } from '../../client/api-types.ts';
+import type { ApplyResult } from '../../schemas/types.gen.ts';
 import { CliError } from '../errors.ts';
 import { objectRef } from '../kinds.ts';
 import { locate, manifestFiles, parseManifestText, type Manifest } from '../manifests.ts';

@@ -1,5 +1,5 @@
 // The columns `lattice get` prints per kind (and the extra ones of -o wide).
-import type { Agent, Event, Instance, LatticeObject, Secret, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Instance, LatticeObject, Secret, ServedEvent, ServedLatticeObject, ServedWorkload, Workload } from '../../schemas/types.gen.ts';
 import type { KindName } from '../../schemas/kinds.ts';
 import { formatMemory, parseMemory } from '../../reconciler/quantity.ts';
 import { age } from '../duration.ts';
@@ -53,12 +53,12 @@ function endpoints(list: { port: string | number; url: string }[] | undefined): 
   return list && list.length > 0 ? list.map((e) => e.url).join(',') : none;
 }
 
-const workloads: Columns<Workload> = {
+const workloads: Columns<ServedWorkload> = {
   header: ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'],
   wide: ['ENDPOINTS', 'IMAGE/COMMAND'],
   row: (w, c) => [
     w.metadata.name,
-    `${w.status?.readyReplicas ?? 0}/${w.spec.replicas ?? 1}`,
+    `${w.status?.readyReplicas ?? 0}/${w.spec.replicas}`,
     workloadStatus(w),
     String(c.restarts.get(`${w.metadata.namespace}/${w.metadata.name}`) ?? 0),
     age(w.metadata.creationTimestamp, c.now),
@@ -110,29 +110,29 @@ const secrets: Columns<Secret> = {
   wideRow: (s) => [secretKeys(s).join(',') || none],
 };
 
-const events: Columns<Event> = {
+const events: Columns<ServedEvent> = {
   header: ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'],
   wide: ['COUNT', 'FIRST SEEN'],
   row: (e, c) => [
     age(e.spec.lastTimestamp ?? e.metadata.creationTimestamp, c.now),
-    e.spec.type ?? 'Normal',
+    e.spec.type,
     e.spec.reason,
     `${e.spec.involvedObject.kind.toLowerCase()}/${e.spec.involvedObject.name}`,
     e.spec.message ?? '',
   ],
-  wideRow: (e, c) => [String(e.spec.count ?? 1), age(e.spec.firstTimestamp ?? e.metadata.creationTimestamp, c.now)],
+  wideRow: (e, c) => [String(e.spec.count), age(e.spec.firstTimestamp ?? e.metadata.creationTimestamp, c.now)],
 };
 
 const BY_KIND: Record<KindName, Columns<never>> = { Workload: workloads, Instance: instances, Agent: agents, Secret: secrets, Event: events } as Record<KindName, Columns<never>>;
 
 export interface TablePrinter {
   header: Row;
-  row(object: LatticeObject, context: RowContext): Row;
+  row(object: ServedLatticeObject, context: RowContext): Row;
 }
 
 /** The message column of events goes last even in wide output: it is the long one. */
 export function tablePrinter(kind: KindName, options: { wide: boolean; namespaced: boolean }): TablePrinter {
-  const columns = BY_KIND[kind] as unknown as Columns<LatticeObject>;
+  const columns = BY_KIND[kind] as unknown as Columns<ServedLatticeObject>;
   const last = kind === 'Event' ? 1 : 0;
   const base = (cells: Row) => (last ? cells.slice(0, -last) : cells);
   const tail = (cells: Row) => (last ? cells.slice(-last) : []);

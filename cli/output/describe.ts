@@ -1,6 +1,5 @@
 // `lattice describe` pages: the object's fields in words, then the related objects as tables.
-import type { Agent, Condition, Event, Instance, LatticeObject, Secret, Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
-import type { WorkloadStats } from '../../client/api-types.ts';
+import type { Agent, Condition, Instance, LatticeObject, ServedEvent, ServedSecret, ServedWorkload, ServedWorkloadSpec, WorkloadSpec, WorkloadStats } from '../../schemas/types.gen.ts';
 import { age } from '../duration.ts';
 import { commandLine, isReady, readableMemory, workloadStatus } from './columns.ts';
 import { formatTable, type Row } from './table.ts';
@@ -34,10 +33,10 @@ function conditions(list: readonly Condition[] | undefined): string {
   return section('Conditions', ['TYPE', 'STATUS', 'REASON', 'MESSAGE'], (list ?? []).map((c) => [c.type, c.status, c.reason ?? '', c.message ?? '']));
 }
 
-function events(list: readonly Event[], now: number): string {
+function events(list: readonly ServedEvent[], now: number): string {
   const rows = [...list]
     .sort((a, b) => (a.spec.lastTimestamp ?? '').localeCompare(b.spec.lastTimestamp ?? ''))
-    .map((e) => [age(e.spec.lastTimestamp ?? e.metadata.creationTimestamp, now), e.spec.type ?? 'Normal', e.spec.reason, e.spec.count && e.spec.count > 1 ? `(x${e.spec.count}) ${e.spec.message ?? ''}` : (e.spec.message ?? '')]);
+    .map((e) => [age(e.spec.lastTimestamp ?? e.metadata.creationTimestamp, now), e.spec.type, e.spec.reason, e.spec.count > 1 ? `(x${e.spec.count}) ${e.spec.message ?? ''}` : (e.spec.message ?? '')]);
   return section('Events', ['LAST SEEN', 'TYPE', 'REASON', 'MESSAGE'], rows);
 }
 
@@ -63,11 +62,11 @@ function env(spec: WorkloadSpec): string {
   return spec.env.map((e) => (e.valueFrom ? `${e.name} from secret ${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}` : `${e.name}=${e.value}`)).join(', ');
 }
 
-function healthCheck(spec: WorkloadSpec): string {
+function healthCheck(spec: ServedWorkloadSpec): string {
   const h = spec.healthCheck;
   if (!h) return none;
-  const probe = h.http ? `http GET ${h.http.path ?? '/'} on port ${h.http.port}` : h.tcp ? `tcp connect to port ${h.tcp.port}` : `exec ${h.exec!.command.join(' ')}`;
-  return `${probe} every ${h.intervalSeconds ?? 10}s, unhealthy after ${h.failureThreshold ?? 3} failures`;
+  const probe = h.http ? `http GET ${h.http.path} on port ${h.http.port}` : h.tcp ? `tcp connect to port ${h.tcp.port}` : `exec ${h.exec!.command.join(' ')}`;
+  return `${probe} every ${h.intervalSeconds}s, unhealthy after ${h.failureThreshold} failures`;
 }
 
 /** An instance's measured CPU and memory ("<unknown>" when its agent did not answer), by instance name. */
@@ -79,19 +78,19 @@ export function usageByInstance(stats: WorkloadStats | undefined): InstanceUsage
   );
 }
 
-export function describeWorkload(w: Workload, instances: readonly Instance[], related: readonly Event[], usage: InstanceUsage = new Map(), now = Date.now()): string {
+export function describeWorkload(w: ServedWorkload, instances: readonly Instance[], related: readonly ServedEvent[], usage: InstanceUsage = new Map(), now = Date.now()): string {
   const s = w.status;
   const spec = w.spec;
   const head = fields([
     ...metadata(w, now),
     ['Generation', `${w.metadata.generation ?? 1} (observed ${s?.observedGeneration ?? 0})`],
-    ['Status', `${workloadStatus(w)}: ${s?.readyReplicas ?? 0}/${spec.replicas ?? 1} ready, ${s?.updatedReplicas ?? 0} updated, ${s?.replicas ?? 0} live`],
+    ['Status', `${workloadStatus(w)}: ${s?.readyReplicas ?? 0}/${spec.replicas} ready, ${s?.updatedReplicas ?? 0} updated, ${s?.replicas ?? 0} live`],
     ['Runtime', runtime(spec)],
-    ['Replicas', String(spec.replicas ?? 1)],
-    ['Ports', spec.ports?.length ? spec.ports.map((p) => `${p.name ?? p.containerPort} ${p.containerPort}/${p.protocol ?? 'tcp'} (expose ${p.expose ?? 'none'})`).join(', ') : none],
+    ['Replicas', String(spec.replicas)],
+    ['Ports', spec.ports?.length ? spec.ports.map((p) => `${p.name ?? p.containerPort} ${p.containerPort}/${p.protocol} (expose ${p.expose})`).join(', ') : none],
     ['Env', env(spec)],
     ['Resources', spec.resources ? `cpu ${spec.resources.cpu ?? none}, memory ${spec.resources.memory ?? none}` : none],
-    ['Restart policy', spec.restartPolicy ?? 'Always'],
+    ['Restart policy', spec.restartPolicy],
     ['Health check', healthCheck(spec)],
     ['Agent selector', map(spec.placement?.agentSelector)],
     ['Volumes', spec.volumes?.length ? spec.volumes.map((v) => `${v.name} at ${v.mountPath}`).join(', ') : none],
@@ -120,7 +119,7 @@ export function describeWorkload(w: Workload, instances: readonly Instance[], re
   ].join('\n');
 }
 
-export function describeInstance(i: Instance, related: readonly Event[], usage: InstanceUsage = new Map(), now = Date.now()): string {
+export function describeInstance(i: Instance, related: readonly ServedEvent[], usage: InstanceUsage = new Map(), now = Date.now()): string {
   const s = i.status;
   const head = fields([
     ...metadata(i, now),
@@ -162,20 +161,20 @@ export function describeAgent(a: Agent, instances: readonly Instance[], now = Da
   return [head, conditions(s?.conditions), section('Instances (in your namespaces)', ['NAMESPACE', 'NAME', 'WORKLOAD', 'STATE', 'RESTARTS', 'AGE'], rows)].join('\n');
 }
 
-export function describeSecret(secret: Secret, related: readonly Event[], now = Date.now()): string {
+export function describeSecret(secret: ServedSecret, related: readonly ServedEvent[], now = Date.now()): string {
   const keys = Object.keys(secret.spec.data ?? {}).sort();
-  const generated = Object.entries(secret.spec.generate ?? {}).map(([k, g]) => `${k} (${g.length ?? 32} characters, generated)`);
+  const generated = Object.entries(secret.spec.generate ?? {}).map(([k, g]) => `${k} (${g.length} characters, generated)`);
   return [fields([...metadata(secret, now), ['Keys', [...keys.filter((k) => !secret.spec.generate?.[k]), ...generated].join(', ') || none], ['Values', 'not shown; `lattice get secret NAME -o yaml --show-secrets` shows them']]), events(related, now)].join('\n');
 }
 
-export function describeEvent(e: Event, now = Date.now()): string {
+export function describeEvent(e: ServedEvent, now = Date.now()): string {
   return fields([
     ...metadata(e, now),
     ['Object', `${e.spec.involvedObject.kind.toLowerCase()}/${e.spec.involvedObject.name}`],
-    ['Type', e.spec.type ?? 'Normal'],
+    ['Type', e.spec.type],
     ['Reason', e.spec.reason],
     ['Message', e.spec.message ?? ''],
-    ['Count', String(e.spec.count ?? 1)],
+    ['Count', String(e.spec.count)],
     ['First seen', when(e.spec.firstTimestamp, now)],
     ['Last seen', when(e.spec.lastTimestamp, now)],
   ]);

@@ -1,7 +1,6 @@
 // `lattice top`: what each instance uses (the agents measure it, GET …/stats), summed per workload
 // or per agent, as kubectl top prints it: CPU in cores or millicores, memory in whole Mi.
-import type { WorkloadStats } from '../../client/api-types.ts';
-import type { Agent, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Workload, WorkloadStats } from '../../schemas/types.gen.ts';
 import { formatCpu } from '../../reconciler/quantity.ts';
 import type { Row } from './table.ts';
 

@@ -4,19 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../../store/types.ts';
 import { validate, formatFieldErrors } from '../../schemas/validate.ts';
-import type { Agent } from '../../schemas/types.gen.ts';
+import type { Agent, JoinTokenCreated } from '../../schemas/types.gen.ts';
 import { ApiError, badRequest, invalid, unauthorized } from '../errors.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { hashToken, sameHash } from '../auth/tokens.ts';
 
 const JOIN_PREFIX = 'ljt_';
 const AGENT_PREFIX = 'lag_';
-
-export interface JoinTokenView {
-  token: string;
-  expiresAt: string;
-  scope: 'shared' | 'private';
-}
 
 function splitToken(value: string, prefix: string): { id: string; secret: string } | undefined {
   if (!value.startsWith(prefix)) return undefined;
@@ -37,7 +31,7 @@ export class AgentRegistry {
     private readonly configuredJoinToken?: string,
   ) {}
 
-  async createJoinToken(principal: UserPrincipal, expiresInHours: number = 24): Promise<JoinTokenView> {
+  async createJoinToken(principal: UserPrincipal, expiresInHours: number = 24): Promise<JoinTokenCreated> {
     if (!Number.isSafeInteger(expiresInHours) || expiresInHours < 1 || expiresInHours > 24 * 365) {
       throw badRequest('expiresInHours: must be an integer from 1 to 8760', [{ path: 'expiresInHours', message: 'must be an integer from 1 to 8760' }]);
     }

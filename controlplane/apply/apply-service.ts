@@ -1,17 +1,15 @@
 // Server-side apply: validate everything first, then write everything in one transaction.
 import { KINDS, isKindName } from '../../schemas/kinds.ts';
 import { validate } from '../../schemas/validate.ts';
-import type { FieldError } from '../../schemas/validate.ts';
 import type { ObjectKey, ObjectStore, StoreTransaction, StoredObject } from '../../store/types.ts';
 import { canUseNamespace, defaultNamespace, type Principal } from '../auth/principal.ts';
 import { writeRefusal } from '../access.ts';
 import { ApiError, forbidden, invalid } from '../errors.ts';
 import { recordEvent } from '../../reconciler/events.ts';
 import { WORKLOAD_FINALIZER } from '../../reconciler/instance-state.ts';
-import type { FieldChange } from './object-diff.ts';
-import { planApply, type ApplyAction } from './plan-apply.ts';
-import { planPlacement, type PlacementPlan } from './plan-placement.ts';
-import type { Agent, Instance, ResourceList, Secret, Workload } from '../../schemas/types.gen.ts';
+import { planApply } from './plan-apply.ts';
+import { planPlacement } from './plan-placement.ts';
+import type { ApplyResult, ApplyResultItem, FieldError, Instance, ResourceList, Secret, ServedAgent, ServedWorkload } from '../../schemas/types.gen.ts';
 import { withSecretValues } from './secret-values.ts';
 import type { NamespaceUsage, UsageChange, UsageReservation } from '../namespace-usage.ts';
 
@@ -32,23 +30,6 @@ export interface ApplyOptions {
   requests?: { defaults?: ResourceList; sharedPerUser?: ResourceList };
   /** Admits what the apply adds against the user's limits (absent: no limits). */
   usage?: NamespaceUsage;
-}
-
-export interface ApplyResultItem {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  action: ApplyAction;
-  diff?: FieldChange[];
-  /** Dry runs of a created or configured Workload: what would run where once rolled out. */
-  placement?: PlacementPlan;
-}
-
-export interface ApplyResult {
-  revision: number;
-  dryRun: boolean;
-  results: ApplyResultItem[];
 }
 
 interface Desired {
@@ -218,7 +199,7 @@ async function updateApplySet(tx: StoreTransaction, principal: Principal, option
 async function previewPlacements(store: ObjectStore, changed: { item: ApplyResultItem; object: StoredObject }[], requests: { defaults?: ResourceList; sharedPerUser?: ResourceList }): Promise<void> {
   const namespaces = [...new Set(changed.map(({ object }) => object.metadata.namespace!))];
   const [agents, instances, secrets] = await Promise.all([store.list({ kind: 'Agent' }), store.list({ kind: 'Instance' }), store.list({ kind: 'Secret', namespace: namespaces })]);
-  for (const { item, object } of changed) item.placement = planPlacement(object as Workload, instances.items as Instance[], agents.items as Agent[], secrets.items as Secret[], requests);
+  for (const { item, object } of changed) item.placement = planPlacement(object as ServedWorkload, instances.items as Instance[], agents.items as ServedAgent[], secrets.items as Secret[], requests);
 }
 
 function keyOf(object: StoredObject): ObjectKey {

@@ -1,13 +1,7 @@
 // Field-level differences between two JSON values, for dry runs and `lattice diff`.
 import { isDeepStrictEqual } from 'node:util';
 import { appendKey } from '../../schemas/field-path.ts';
-
-export interface FieldChange {
-  path: string;
-  op: 'add' | 'remove' | 'replace';
-  before?: unknown;
-  after?: unknown;
-}
+import type { FieldChange } from '../../schemas/types.gen.ts';
 
 export function diffValues(before: unknown, after: unknown, path = ''): FieldChange[] {
   if (isDeepStrictEqual(before, after)) return [];

@@ -1,14 +1,13 @@
 // What applying one manifest does to the live object: pure, so dry runs and real applies agree
 // and the rules are table-tested.
 import { isDeepStrictEqual } from 'node:util';
+import type { ApplyResultItem, FieldChange } from '../../schemas/types.gen.ts';
 import type { StoredObject } from '../../store/types.ts';
 import { REDACTED } from '../access.ts';
-import { diffValues, type FieldChange } from './object-diff.ts';
-
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned';
+import { diffValues } from './object-diff.ts';
 
 export interface PlannedObject {
-  action: Exclude<ApplyAction, 'pruned'>;
+  action: Exclude<ApplyResultItem['action'], 'pruned'>;
   /** What to write: the manifest's spec, labels and annotations over the live object. */
   object: StoredObject;
   diff: FieldChange[];

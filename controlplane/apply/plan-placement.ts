@@ -2,27 +2,12 @@
 // which stop, how many new ones start where, and how many would wait unscheduled. Pure; it reuses
 // the reconciler's planners (template hash, scheduler) so the preview and the real rollout agree.
 // It shows the end state, not the steps of the rolling update that gets there.
-import type { Agent, Instance, ResourceList, Secret, Workload } from '../../schemas/types.gen.ts';
+import type { AgentPlan, Instance, PlacementPlan, ResourceList, Secret, ServedAgent, ServedWorkload } from '../../schemas/types.gen.ts';
 import { isDeleting, isLost, isReady, isScheduled } from '../../reconciler/instance-state.ts';
 import { ClusterCapacity } from '../../reconciler/cluster-capacity.ts';
 import { scheduleReplicas } from '../../reconciler/scheduler.ts';
 import { secretVersions } from '../../reconciler/secret-refs.ts';
 import { templateHash } from '../../reconciler/template-hash.ts';
-
-export interface AgentPlan {
-  agent: string;
-  /** Instances of this workload that keep running there, untouched. */
-  keep: number;
-  /** New instances to start there. */
-  deploy: number;
-  stop: { instance: string; reason: 'Replaced' | 'ScaledDown' }[];
-}
-
-export interface PlacementPlan {
-  agents: AgentPlan[];
-  /** Replicas no agent can take now, with the scheduler's reason. */
-  pending: { replicas: number; reason: string }[];
-}
 
 /** Ready first (they keep serving), then the oldest. */
 function keepOrder(a: Instance, b: Instance): number {
@@ -35,14 +20,14 @@ function keepOrder(a: Instance, b: Instance): number {
  * namespace's Secrets (their versions are part of the template hash).
  */
 export function planPlacement(
-  workload: Workload,
+  workload: ServedWorkload,
   instances: readonly Instance[],
-  agents: readonly Agent[],
+  agents: readonly ServedAgent[],
   secrets: readonly Secret[] = [],
   requests: { defaults?: ResourceList; sharedPerUser?: ResourceList } = {},
 ): PlacementPlan {
   const namespace = workload.metadata.namespace!;
-  const replicas = workload.spec.replicas ?? 1;
+  const { replicas } = workload.spec;
   const hash = templateHash(workload.spec, secretVersions(workload.spec, (name) => secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)));
   const bound = instances.filter((i) => !isDeleting(i) && isScheduled(i) && !isLost(i));
   const own = bound.filter((i) => i.metadata.namespace === namespace && i.spec.workload === workload.metadata.name);

@@ -4,7 +4,7 @@
 // value instead of becoming "<redacted>".
 import { randomInt } from 'node:crypto';
 import { ownValue } from '../../schemas/own-value.ts';
-import type { SecretSpec } from '../../schemas/types.gen.ts';
+import type { SecretSpec, ServedSecretSpec } from '../../schemas/types.gen.ts';
 import type { StoredObject } from '../../store/types.ts';
 import { REDACTED } from '../access.ts';
 
@@ -18,12 +18,12 @@ export function generateSecretValue(length: number): string {
 }
 
 /**
- * desired with its data completed: generated keys from live (or, when new, from the manifest's
+ * desired (validated: its defaults are filled in) with its data completed: generated keys from live (or, when new, from the manifest's
  * data or freshly generated), placeholders replaced by live values. Other kinds pass unchanged.
  */
 export function withSecretValues(desired: StoredObject, live: StoredObject | undefined, generate: (length: number) => string = generateSecretValue): StoredObject {
   if (desired.kind !== 'Secret') return desired;
-  const spec = (desired.spec ?? {}) as SecretSpec;
+  const spec = (desired.spec ?? {}) as ServedSecretSpec;
   const liveData = (live?.spec as SecretSpec | undefined)?.data;
   // A Map, not an object: a key such as "constructor" or "__proto__" stays an ordinary key.
   const data = new Map(Object.entries(spec.data ?? {}));
@@ -33,7 +33,7 @@ export function withSecretValues(desired: StoredObject, live: StoredObject | und
   }
   for (const [key, options] of Object.entries(spec.generate ?? {})) {
     const given = data.get(key);
-    data.set(key, ownValue(liveData, key) ?? (given !== REDACTED ? given : undefined) ?? generate(options.length ?? 32));
+    data.set(key, ownValue(liveData, key) ?? (given !== REDACTED ? given : undefined) ?? generate(options.length));
   }
   if (data.size === 0 && spec.data === undefined) return desired;
   return { ...desired, spec: { ...spec, data: Object.fromEntries(data) } };

@@ -2,6 +2,7 @@
 // and turning a bearer token into a Principal.
 import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcrypt';
+import type { ApiToken, TokenPair } from '../../schemas/types.gen.ts';
 import type { ObjectStore } from '../../store/types.ts';
 import type { AuthStore, Role } from '../../store/auth-store.ts';
 import { isStoreError } from '../../store/errors.ts';
@@ -10,21 +11,6 @@ import type { ServerConfig } from '../config.ts';
 import type { Principal } from './principal.ts';
 import { WindowLimiter } from './rate-limiter.ts';
 import { AccessTokens, generateSecret, hashToken, newApiToken, newRefreshToken, parseApiToken, sameHash } from './tokens.ts';
-
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-}
-
-export interface ApiTokenView {
-  id: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
 
 // How long a session found active is trusted without asking the database again. Revocations in
 // this process take effect at once; on another replica within this window.
@@ -217,7 +203,7 @@ export class AuthService {
     return { kind: 'user', username: user.username, role: user.role, namespaces: await this.auth.namespacesOf(user.username), apiTokenId: id };
   }
 
-  async createApiToken(principal: Principal, name: unknown, expiresInDays: unknown): Promise<ApiTokenView & { token: string }> {
+  async createApiToken(principal: Principal, name: unknown, expiresInDays: unknown): Promise<ApiToken & { token: string }> {
     if (typeof name !== 'string' || !/^[-._a-zA-Z0-9 ]{1,64}$/.test(name)) {
       throw badRequest('name: must be 1 to 64 letters, digits, spaces, dots, dashes or underscores', [{ path: 'name', message: 'must be 1 to 64 letters, digits, spaces, dots, dashes or underscores' }]);
     }
@@ -231,7 +217,7 @@ export class AuthService {
     return { id, name, createdAt, expiresAt, revokedAt: null, token };
   }
 
-  async listApiTokens(principal: Principal): Promise<ApiTokenView[]> {
+  async listApiTokens(principal: Principal): Promise<ApiToken[]> {
     return (await this.auth.listApiTokens(principal.username)).map(({ id, name, createdAt, expiresAt, revokedAt }) => ({ id, name, createdAt, expiresAt, revokedAt }));
   }
 

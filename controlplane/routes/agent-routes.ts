@@ -1,5 +1,6 @@
 // Joining (join tokens, registration) and the agents' WebSocket.
 import type { FastifyInstance } from 'fastify';
+import type { JoinTokenList } from '../../schemas/types.gen.ts';
 import { notFound } from '../errors.ts';
 
 const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 63 }, maxProperties: 64 } as const;
@@ -18,7 +19,7 @@ export async function agentRoutes(app: FastifyInstance): Promise<void> {
   app.get('/auth/join-tokens', async (request) => {
     const tokens = await app.store.auth.listJoinTokens(request.principal.username);
     const scope = request.principal.role === 'admin' ? 'shared' : 'private';
-    return { items: tokens.map(({ id, createdAt, expiresAt }) => ({ id, createdAt, expiresAt, scope })) };
+    return { items: tokens.map(({ id, createdAt, expiresAt }) => ({ id, createdAt, expiresAt, scope })) } satisfies JoinTokenList;
   });
 
   // Agents that already joined keep their own credential: revoking stops new joins only.

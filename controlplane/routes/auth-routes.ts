@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import api from '../../schemas/api.schema.json' with { type: 'json' };
 
 const credentials = {
   type: 'object',
@@ -7,22 +8,9 @@ const credentials = {
   properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 1024 } },
 } as const;
 
-const tokenPair = {
-  type: 'object',
-  properties: { accessToken: { type: 'string' }, refreshToken: { type: 'string' }, tokenType: { type: 'string' }, expiresIn: { type: 'integer' } },
-} as const;
-
-const apiTokenView = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    createdAt: { type: 'string' },
-    expiresAt: { type: ['string', 'null'] },
-    revokedAt: { type: ['string', 'null'] },
-    token: { type: 'string' },
-  },
-} as const;
+// The answers' shapes are the API's schemas, which also generate the client's types: the
+// serializer writes what they declare and nothing else.
+const { TokenPair: tokenPair, ApiToken: apiToken } = api.$defs;
 
 export async function authRoutes(app: FastifyInstance): Promise<void> {
   app.post('/auth/register', { config: { public: true }, schema: { body: credentials } }, async (request, reply) => {
@@ -64,7 +52,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' }, expiresInDays: { type: 'integer' } } },
-        response: { 201: apiTokenView },
+        response: { 201: apiToken },
       },
     },
     async (request, reply) => {
@@ -74,7 +62,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get('/auth/tokens', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: apiTokenView } } } } } }, async (request) => ({
+  app.get('/auth/tokens', { schema: { response: { 200: { type: 'object', properties: { items: { type: 'array', items: apiToken } } } } } }, async (request) => ({
     items: await app.auth.listApiTokens(request.principal),
   }));
 

@@ -7,7 +7,7 @@
 // With several instances (and no ?instance=), log lines are prefixed with "[instance] ".
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Instance } from '../../schemas/types.gen.ts';
+import type { Instance, WorkloadStats } from '../../schemas/types.gen.ts';
 import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { ApiError, forbidden, notFound } from '../errors.ts';
@@ -161,6 +161,6 @@ export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void>
         }
       }),
     );
-    return { items };
+    return { items } satisfies WorkloadStats;
   });
 }

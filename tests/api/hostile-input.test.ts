@@ -276,7 +276,7 @@ const rows: Row[] = [
 function assertErrorBody(answer: Answer, row: Row): void {
   const body = answer.body as { code?: unknown; reason?: unknown; message?: unknown; details?: unknown };
   assert.ok(body !== null && typeof body === 'object', `expected a JSON error body, got ${JSON.stringify(answer.body)}`);
-  // An in-band watch ERROR carries {code, reason, message} (client/api-types.ts WatchMessage).
+  // An in-band watch ERROR carries {code, reason, message} (schemas/api.schema.json WatchMessage).
   const keys = answer.via === 'message' ? ['code', 'message', 'reason'] : ['code', 'details', 'message', 'reason'];
   assert.deepEqual(Object.keys(body).sort(), keys, `error body keys: ${JSON.stringify(body)}`);
   assert.equal(body.code, row.status);

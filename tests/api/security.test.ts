@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT, decodeJwt } from 'jose';
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
-import type { WatchMessage } from '../../client/api-types.ts';
+import type { WatchMessage } from '../../schemas/types.gen.ts';
 import type { LatticeClient, WatchParams, WatchStream } from '../../client/api-client.ts';
 import type { ConfigOverrides } from '../../controlplane/config.ts';
 import type { StoredObject } from '../../store/types.ts';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
-import type { WatchMessage } from '../../client/api-types.ts';
+import type { WatchMessage } from '../../schemas/types.gen.ts';
 import type { WatchStream } from '../../client/api-client.ts';
 import { rawRequest, startTestServer } from '../support/server.ts';
 

@@ -1,8 +1,7 @@
 // lattice top's tables from the stats the API returns: per instance, summed per workload, per agent.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WorkloadStats } from '../../client/api-types.ts';
-import type { Agent, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Workload, WorkloadStats } from '../../schemas/types.gen.ts';
 import { topTable, type WorkloadUsage } from '../../cli/output/top.ts';
 
 const workload = (name: string) => ({ apiVersion: 'lattice/v1', kind: 'Workload', metadata: { name, namespace: 'alice' }, spec: { image: 'x' } }) as Workload;

@@ -4,22 +4,25 @@ import { test } from 'node:test';
 import { planPlacement } from '../../controlplane/apply/plan-placement.ts';
 import { templateHash } from '../../reconciler/template-hash.ts';
 import { secretVersions } from '../../reconciler/secret-refs.ts';
-import type { Agent, Instance, Secret, Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
+import type { Instance, Secret, ServedAgent, ServedWorkload, ServedWorkloadSpec, WorkloadSpec } from '../../schemas/types.gen.ts';
 
-const V1: WorkloadSpec = { command: ['serve', 'v1'], resources: { cpu: '500m', memory: '64Mi' } };
-const V2: WorkloadSpec = { command: ['serve', 'v2'], resources: { cpu: '500m', memory: '64Mi' } };
+/** A template as the apply validated it: its defaults filled in (replicas is the workload's). */
+type Template = Omit<ServedWorkloadSpec, 'replicas'>;
 
-function workload(spec: WorkloadSpec, replicas: number, extra: Partial<WorkloadSpec> = {}): Workload {
+const V1: Template = { command: ['serve', 'v1'], resources: { cpu: '500m', memory: '64Mi' }, restartPolicy: 'Always' };
+const V2: Template = { command: ['serve', 'v2'], resources: { cpu: '500m', memory: '64Mi' }, restartPolicy: 'Always' };
+
+function workload(spec: Template, replicas: number, extra: Partial<Template> = {}): ServedWorkload {
   return { apiVersion: 'lattice/v1', kind: 'Workload', metadata: { name: 'web', namespace: 'alice' }, spec: { ...spec, replicas, ...extra } };
 }
 
-function agent(name: string, options: { cpu?: string; ready?: boolean; owner?: string; labels?: Record<string, string> } = {}): Agent {
+function agent(name: string, options: { cpu?: string; ready?: boolean; owner?: string; labels?: Record<string, string> } = {}): ServedAgent {
   return {
     apiVersion: 'lattice/v1',
     kind: 'Agent',
     metadata: { name, ...(options.labels ? { labels: options.labels } : {}) },
     // alice's shared agent (she joined it), or someone's private one.
-    spec: options.owner ? { owner: options.owner, joinedBy: options.owner } : { joinedBy: 'alice' },
+    spec: { unschedulable: false, ...(options.owner ? { owner: options.owner, joinedBy: options.owner } : { joinedBy: 'alice' }) },
     status: {
       conditions: [{ type: 'Ready', status: options.ready === false ? 'False' : 'True', reason: 'Heartbeat', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }],
       allocatable: { cpu: options.cpu ?? '2', memory: '1Gi' },
@@ -46,7 +49,7 @@ function lines(plan: ReturnType<typeof planPlacement>): string[] {
   ];
 }
 
-const cases: { name: string; workload: Workload; instances?: Instance[]; agents: Agent[]; plan: string[] }[] = [
+const cases: { name: string; workload: ServedWorkload; instances?: Instance[]; agents: ServedAgent[]; plan: string[] }[] = [
   { name: 'new workload: replicas spread over the agents', workload: workload(V1, 2), agents: [agent('a'), agent('b')], plan: ['a: keep 0, deploy 1', 'b: keep 0, deploy 1'] },
   { name: 'unchanged template, scale up: the running one stays', workload: workload(V1, 2), instances: [instance('web-1', 'a', V1)], agents: [agent('a'), agent('b')], plan: ['a: keep 1, deploy 0', 'b: keep 0, deploy 1'] },
   {
@@ -94,7 +97,7 @@ for (const c of cases) {
 }
 
 test('planPlacement: the versions of referenced Secrets are part of the template (unchanged Secret: kept; changed: replaced)', () => {
-  const spec: WorkloadSpec = { ...V1, env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] };
+  const spec: Template = { ...V1, env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] };
   const secret = (generation: number): Secret => ({ apiVersion: 'lattice/v1', kind: 'Secret', metadata: { name: 'db', namespace: 'alice', uid: 'secret-uid', generation }, spec: {} });
   const running = instance('web-1', 'a', spec);
   running.spec.templateHash = templateHash(spec, secretVersions(spec, () => secret(1)));

@@ -2,8 +2,7 @@
 // down; a rolling update that never leaves zero ready replicas; delete → processes gone. Then
 // rollouts of 3 replicas: surge 1 / unavailable 0, a broken template, a roll-back.
 import assert from 'node:assert/strict';
-import type { WatchMessage } from '../../client/api-types.ts';
-import type { Instance, Workload } from '../../schemas/types.gen.ts';
+import type { Instance, WatchMessage, Workload } from '../../schemas/types.gen.ts';
 import { NODE, e2eTest, findPids, getWorkload, helloWorkload, httpText, listInstances, sleep, timing, waitFor } from './support.ts';
 
 e2eTest('hello.yaml: apply → Running, scale 1→3→1, rolling update keeps a ready replica, delete stops everything', { timeout: 150_000 }, async (env) => {

@@ -3,18 +3,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClusterCapacity } from '../../reconciler/cluster-capacity.ts';
-import type { Agent, Instance } from '../../schemas/types.gen.ts';
+import type { Instance, ServedAgent } from '../../schemas/types.gen.ts';
 import { instance } from './fixtures.ts';
 
 const Mi = 1024 ** 2;
 
-function agent(name: string, options: { ready?: boolean; cpu?: string; memory?: string; owner?: string } = {}): Agent {
+function agent(name: string, options: { ready?: boolean; cpu?: string; memory?: string; owner?: string } = {}): ServedAgent {
   const { ready = true, cpu = '4', memory = '8Gi' } = options;
   return {
     apiVersion: 'lattice/v1',
     kind: 'Agent',
     metadata: { name, labels: { zone: 'home' } },
-    spec: options.owner ? { owner: options.owner } : {},
+    spec: { unschedulable: false, ...(options.owner ? { owner: options.owner } : {}) },
     status: {
       capacity: { cpu, memory },
       runtimes: ['process'],
@@ -61,8 +61,8 @@ describe('ClusterCapacity', () => {
 
   test("a user's share of shared agents counts only what it has on shared agents other users run", () => {
     const capacity = new ClusterCapacity({}, { cpu: '2', memory: '4Gi' });
-    capacity.observeAgent({ ...agent('theirs'), spec: { joinedBy: 'admin' } }, undefined);
-    capacity.observeAgent({ ...agent('its-own'), spec: { joinedBy: 'team-a' } }, undefined);
+    capacity.observeAgent({ ...agent('theirs'), spec: { unschedulable: false, joinedBy: 'admin' } }, undefined);
+    capacity.observeAgent({ ...agent('its-own'), spec: { unschedulable: false, joinedBy: 'team-a' } }, undefined);
     capacity.observeAgent(agent('private', { owner: 'team-a' }), undefined);
     const one = bound('one', 'theirs');
     capacity.observeInstance(one, undefined);

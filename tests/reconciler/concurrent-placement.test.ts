@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { AgentLink } from '../../reconciler/agent-link.ts';
 import { NOTHING_IN_FLIGHT } from '../../reconciler/plan-agent-actions.ts';
 import { Reconciler } from '../../reconciler/reconciler.ts';
-import type { Instance, ObservedInstance, Workload } from '../../schemas/types.gen.ts';
+import type { Instance, ObservedInstance, ServedWorkload, Workload } from '../../schemas/types.gen.ts';
 import { openForTest, sqliteBackend } from '../support/store-backends.ts';
 
 const backend = sqliteBackend();
@@ -49,15 +49,16 @@ test('40 workloads placed at once on agents with room for 12: exactly 12 bound, 
   const reconciler = new Reconciler({ store, link: quietLink(['small', 'big']), workloadConcurrency: 32 });
   await reconciler.start();
   t.after(() => reconciler.stop());
-  // One transaction of 40 Workloads: every reconcile starts from the same cache, at once.
+  // One transaction of 40 Workloads: every reconcile starts from the same cache, at once. Written
+  // as the API would store them, defaults filled in.
   await store.transact(async (tx) => {
     for (let i = 0; i < 40; i++) {
       await tx.create({
         apiVersion: 'lattice/v1',
         kind: 'Workload',
         metadata: { name: `w${i}`, namespace: 'team-a' },
-        spec: { command: ['sleep', '60'], resources: { cpu: '100m' } },
-      } satisfies Workload);
+        spec: { command: ['sleep', '60'], resources: { cpu: '100m' }, replicas: 1, restartPolicy: 'Always' },
+      } satisfies ServedWorkload);
     }
   });
   const instances = await until(async () => {

@@ -1,6 +1,6 @@
 // Small builders for the reconciler's pure functions, in the spirit of Nomad's reconcile_*_test.go:
 // every field has a boring default, and a row names only what matters to it.
-import type { Condition, Endpoint, Instance, InstanceStatus, ObservedInstance, Workload, WorkloadStatus } from '../../schemas/types.gen.ts';
+import type { Condition, Endpoint, Instance, InstanceStatus, ObservedInstance, ServedWorkload, WorkloadStatus } from '../../schemas/types.gen.ts';
 import type { Clock } from '../../reconciler/clock.ts';
 
 /** The template hash the workload wants now, and the one before it. */
@@ -13,7 +13,7 @@ export function at(minutes: number): string {
 }
 
 export interface WorkloadOptions {
-  /** Omitted: the spec has no replicas (the default, 1). */
+  /** Omitted: 1, the default the server fills in. */
   replicas?: number;
   generation?: number;
   deleting?: boolean;
@@ -23,7 +23,8 @@ export interface WorkloadOptions {
   healthCheck?: boolean;
 }
 
-export function workload(options: WorkloadOptions = {}): Workload {
+/** A Workload as the reconciler reads it from the store: validated, its defaults filled in. */
+export function workload(options: WorkloadOptions = {}): ServedWorkload {
   const status: WorkloadStatus | undefined = options.conditions ? { conditions: options.conditions } : undefined;
   return {
     apiVersion: 'lattice/v1',
@@ -38,9 +39,10 @@ export function workload(options: WorkloadOptions = {}): Workload {
     },
     spec: {
       image: 'nginx:1',
-      ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
+      replicas: options.replicas ?? 1,
+      restartPolicy: 'Always',
       ...(options.minReadySeconds !== undefined ? { minReadySeconds: options.minReadySeconds } : {}),
-      ...(options.healthCheck ? { healthCheck: { http: { port: 'http' } } } : {}),
+      ...(options.healthCheck ? { healthCheck: { http: { port: 'http', path: '/' }, intervalSeconds: 10, failureThreshold: 3 } } : {}),
     },
     ...(status ? { status } : {}),
   };

@@ -2,7 +2,7 @@
 // the server's own selector on the same cases), routes, and the view models.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Agent, Event as LatticeEvent, Instance, Workload } from '../../schemas/types.gen.ts';
+import type { Agent, Event as LatticeEvent, Instance, ServedAgent, ServedWorkload } from '../../schemas/types.gen.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
 import { age, formatBytes, formatCpu, memoryBytes, milliCpu, safeHref } from '../../ui/src/format.ts';
 import { parseLabelFilter } from '../../ui/src/label-filter.ts';
@@ -75,8 +75,8 @@ test('routes: every view has an address; unknown ones are not-found', () => {
 
 const meta = (namespace: string | undefined, name: string, extra: Record<string, unknown> = {}) => ({ name, ...(namespace ? { namespace } : {}), uid: `${namespace}-${name}`, ...extra });
 
-function workload(namespace: string, name: string, status: Workload['status'] = {}, labels: Record<string, string> = {}): Workload {
-  return { apiVersion: 'lattice/v1', kind: 'Workload', metadata: { ...meta(namespace, name), labels, creationTimestamp: '2026-01-01T11:00:00Z' }, spec: { command: ['x'], replicas: 2 }, status };
+function workload(namespace: string, name: string, status: ServedWorkload['status'] = {}, labels: Record<string, string> = {}): ServedWorkload {
+  return { apiVersion: 'lattice/v1', kind: 'Workload', metadata: { ...meta(namespace, name), labels, creationTimestamp: '2026-01-01T11:00:00Z' }, spec: { command: ['x'], replicas: 2, restartPolicy: 'Always' }, status };
 }
 
 function instance(namespace: string, name: string, workloadName: string, agent: string | undefined, restarts: number, resources: { cpu?: string; memory?: string } = {}, deleting = false): Instance {
@@ -110,8 +110,8 @@ test('workload rows: phase, ready/desired, restarts summed over instances, filte
 });
 
 test('agent rows: allocation counts the bound instances that are not being deleted, against allocatable', () => {
-  const agents: Agent[] = [
-    { apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name: 'laptop', labels: { zone: 'home' } }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }], capacity: { cpu: '4000m', memory: '8Gi' }, allocatable: { cpu: '2', memory: '4Gi' }, runtimes: ['process'], lastHeartbeatTime: '2026-01-01T11:59:58Z' } },
+  const agents: ServedAgent[] = [
+    { apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name: 'laptop', labels: { zone: 'home' } }, spec: { unschedulable: false }, status: { conditions: [{ type: 'Ready', status: 'True' }], capacity: { cpu: '4000m', memory: '8Gi' }, allocatable: { cpu: '2', memory: '4Gi' }, runtimes: ['process'], lastHeartbeatTime: '2026-01-01T11:59:58Z' } },
     { apiVersion: 'lattice/v1', kind: 'Agent', metadata: { name: 'vps' }, spec: { owner: 'alice', unschedulable: true }, status: { capacity: { cpu: '1', memory: '1Gi' } } },
   ];
   const instances = [
@@ -154,15 +154,18 @@ test('events: newest first with a stable tie-break; a workload sees its own and 
 });
 
 test('the spec summary names secret references but never holds a value from them', () => {
+  // As served: the defaults are filled in.
   const lines = specSummary({
     image: 'postgres:16',
     command: ['docker-entrypoint.sh'],
     args: ['postgres'],
     env: [{ name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }, { name: 'MODE', value: 'inline-value-not-shown' }],
-    ports: [{ name: 'pg', containerPort: 5432, expose: 'tunnel' }],
+    replicas: 1,
+    restartPolicy: 'Always',
+    ports: [{ name: 'pg', containerPort: 5432, protocol: 'tcp', expose: 'tunnel' }],
     resources: { cpu: '500m', memory: '256Mi' },
     placement: { agentSelector: { zone: 'home' } },
-    healthCheck: { tcp: { port: 'pg' }, intervalSeconds: 5 },
+    healthCheck: { tcp: { port: 'pg' }, intervalSeconds: 5, failureThreshold: 3 },
     volumes: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
   });
   assert.deepEqual(Object.fromEntries(lines.map((l) => [l.label, l.value])), {

@@ -2,7 +2,7 @@
 // …/stats, and one instance's log followed through …/logs. Like WatchController, each connects
 // and disconnects with its element; the element only renders what they hold.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { WorkloadStats } from '../../client/api-types.ts';
+import type { WorkloadStats } from '../../schemas/types.gen.ts';
 import type { LatticeClient } from '../../client/api-client.ts';
 import { appendLogText } from './instance-usage.ts';
 

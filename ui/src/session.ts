@@ -3,9 +3,8 @@
 // token sign-in (an API token) just uses it. Kept in sessionStorage: a reload stays signed in,
 // closing the tab forgets it. Watches read the current token on every (re)connect.
 import { LatticeApiError, LatticeClient } from '../../client/api-client.ts';
-import type { TokenPair, WhoAmI } from '../../client/api-types.ts';
 import type { KindName } from '../../schemas/kinds.ts';
-import type { LatticeObject } from '../../schemas/types.gen.ts';
+import type { LatticeObject, TokenPair, WhoAmI } from '../../schemas/types.gen.ts';
 import { LiveData, type Lease, type LiveSource } from './live-data.ts';
 
 const STORAGE_KEY = 'lattice.session';

@@ -1,6 +1,6 @@
 // What each view shows, computed from the watched objects: pure functions of (objects, filter),
 // tested under node. The elements only render these.
-import type { Agent, Condition, Endpoint, Event, Instance, Workload, WorkloadSpec } from '../../schemas/types.gen.ts';
+import type { Agent, Condition, Endpoint, Event, Instance, ServedAgent, ServedWorkload, ServedWorkloadSpec, Workload } from '../../schemas/types.gen.ts';
 import { memoryBytes, milliCpu } from './format.ts';
 
 export const WORKLOAD_LABEL = 'lattice.dev/workload';
@@ -37,7 +37,7 @@ export function instancesByWorkload(instances: readonly Instance[]): Map<string,
 }
 
 /** Workloads in the cache's order (namespace, name), filtered; restarts summed over instances. */
-export function workloadRows(workloads: readonly Workload[], instances: readonly Instance[], filter: { namespace?: string; labels?: LabelMatcher } = {}): WorkloadRow[] {
+export function workloadRows(workloads: readonly ServedWorkload[], instances: readonly Instance[], filter: { namespace?: string; labels?: LabelMatcher } = {}): WorkloadRow[] {
   const byWorkload = instancesByWorkload(instances);
   const rows: WorkloadRow[] = [];
   for (const w of workloads) {
@@ -50,7 +50,7 @@ export function workloadRows(workloads: readonly Workload[], instances: readonly
       namespace: w.metadata.namespace ?? '',
       phase: w.metadata.deletionTimestamp ? 'Terminating' : (w.status?.phase ?? 'Pending'),
       ready: w.status?.readyReplicas ?? 0,
-      desired: w.spec.replicas ?? 1,
+      desired: w.spec.replicas,
       restarts: (byWorkload.get(k) ?? []).reduce((sum, i) => sum + (i.status?.restarts ?? 0), 0),
       endpoints: w.status?.endpoints ?? [],
       created: w.metadata.creationTimestamp,
@@ -73,24 +73,24 @@ export interface SpecLine {
  * The spec as a few readable lines. Environment variables are shown by name and source only: a
  * value may be a credential someone wrote inline, and a secretKeyRef names where it comes from.
  */
-export function specSummary(spec: WorkloadSpec): SpecLine[] {
+export function specSummary(spec: ServedWorkloadSpec): SpecLine[] {
   const lines: SpecLine[] = [];
   if (spec.image) lines.push({ label: 'Image', value: spec.image });
   if (spec.command) lines.push({ label: spec.image ? 'Entrypoint' : 'Command', value: spec.command.join(' ') });
   if (spec.args?.length) lines.push({ label: 'Args', value: spec.args.join(' ') });
-  lines.push({ label: 'Replicas', value: String(spec.replicas ?? 1) });
+  lines.push({ label: 'Replicas', value: String(spec.replicas) });
   if (spec.ports?.length) {
-    lines.push({ label: 'Ports', value: spec.ports.map((p) => `${p.name ? `${p.name} ` : ''}${p.containerPort}/${p.protocol ?? 'tcp'} (expose ${p.expose ?? 'none'})`).join(', ') });
+    lines.push({ label: 'Ports', value: spec.ports.map((p) => `${p.name ? `${p.name} ` : ''}${p.containerPort}/${p.protocol} (expose ${p.expose})`).join(', ') });
   }
   const { cpu, memory } = spec.resources ?? {};
   lines.push({ label: 'Resources', value: cpu || memory ? [cpu && `cpu ${cpu}`, memory && `memory ${memory}`].filter(Boolean).join(', ') : 'none requested' });
   const selector = Object.entries(spec.placement?.agentSelector ?? {});
   lines.push({ label: 'Placement', value: selector.length ? `agents with ${selector.map(([k, v]) => `${k}=${v}`).join(', ')}` : 'any agent' });
-  lines.push({ label: 'Restart policy', value: spec.restartPolicy ?? 'Always' });
+  lines.push({ label: 'Restart policy', value: spec.restartPolicy });
   const check = spec.healthCheck;
   if (check) {
-    const probe = check.http ? `http ${check.http.path ?? '/'} on ${check.http.port}` : check.tcp ? `tcp on ${check.tcp.port}` : check.exec ? `exec ${check.exec.command.join(' ')}` : 'none';
-    lines.push({ label: 'Health check', value: `${probe}${check.intervalSeconds ? `, every ${check.intervalSeconds}s` : ''}` });
+    const probe = check.http ? `http ${check.http.path} on ${check.http.port}` : check.tcp ? `tcp on ${check.tcp.port}` : check.exec ? `exec ${check.exec.command.join(' ')}` : 'none';
+    lines.push({ label: 'Health check', value: `${probe}, every ${check.intervalSeconds}s` });
   }
   if (spec.env?.length) {
     lines.push({ label: 'Environment', value: spec.env.map((e) => (e.valueFrom ? `${e.name} (from secret ${e.valueFrom.secretKeyRef.name}.${e.valueFrom.secretKeyRef.key})` : e.name)).join(', ') });
@@ -137,7 +137,7 @@ export function runtimeLabels(agent: Agent): string[] {
  * scheduler counts it; out of allocatable (or capacity). Only the instances the viewer may see
  * count: on a shared agent a tenant sees its own share.
  */
-export function agentRows(agents: readonly Agent[], instances: readonly Instance[]): AgentRow[] {
+export function agentRows(agents: readonly ServedAgent[], instances: readonly Instance[]): AgentRow[] {
   const bound = new Map<string, Instance[]>();
   for (const i of instances) {
     if (!i.spec.agent || i.metadata.deletionTimestamp) continue;
@@ -158,7 +158,7 @@ export function agentRows(agents: readonly Agent[], instances: readonly Instance
       instances: mine.length,
       lastHeartbeat: agent.status?.lastHeartbeatTime,
       labels: Object.entries(agent.metadata.labels ?? {}),
-      unschedulable: agent.spec.unschedulable ?? false,
+      unschedulable: agent.spec.unschedulable,
       owner: agent.spec.owner,
     };
   });
@@ -169,7 +169,7 @@ function lastSeen(event: Event): string {
 }
 
 /** Newest first; among equal times by namespace and name, so rows never swap places on their own. */
-export function newestFirst(events: readonly Event[]): Event[] {
+export function newestFirst<E extends Event>(events: readonly E[]): E[] {
   return [...events].sort((a, b) => {
     const ta = lastSeen(a);
     const tb = lastSeen(b);
@@ -184,7 +184,7 @@ export function newestFirst(events: readonly Event[]): Event[] {
  * Events about the workload itself or one of its instances, newest first. With its uid, those of
  * an earlier workload of the same name (deleted, then applied again) are not its own.
  */
-export function eventsForWorkload(events: readonly Event[], namespace: string, name: string, instanceNames: ReadonlySet<string>, uid?: string): Event[] {
+export function eventsForWorkload<E extends Event>(events: readonly E[], namespace: string, name: string, instanceNames: ReadonlySet<string>, uid?: string): E[] {
   return newestFirst(
     events.filter((e) => {
       const o = e.spec.involvedObject;
@@ -196,7 +196,7 @@ export function eventsForWorkload(events: readonly Event[], namespace: string, n
 }
 
 /** The newest events, in one namespace or all (''). */
-export function eventsIn(events: readonly Event[], namespace: string): Event[] {
+export function eventsIn<E extends Event>(events: readonly E[], namespace: string): E[] {
   return newestFirst(namespace ? events.filter((e) => e.metadata.namespace === namespace) : events);
 }
 

@@ -2,7 +2,7 @@
 // LAST HEARTBEAT, LABELS.
 import { LitElement, html } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { Agent, Instance } from '../../../schemas/types.gen.ts';
+import type { Instance, ServedAgent } from '../../../schemas/types.gen.ts';
 import { age, formatBytes, formatCpu } from '../format.ts';
 import { session } from '../session.ts';
 import { agentRows } from '../view-models.ts';
@@ -12,7 +12,7 @@ import { badge, sharedStyles, usageBar } from './shared-styles.ts';
 export class AgentsView extends LitElement {
   static override styles = sharedStyles;
 
-  private readonly agents = new WatchController<Agent>(this, session, 'Agent');
+  private readonly agents = new WatchController<ServedAgent>(this, session, 'Agent');
   private readonly instances = new WatchController<Instance>(this, session, 'Instance');
   private readonly clock = new ClockController(this);
   private readonly chunks = new ChunkedRenderController(this);

@@ -3,7 +3,7 @@
 // helps nobody.
 import { LitElement, html, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { Event as LatticeEvent } from '../../../schemas/types.gen.ts';
+import type { ServedEvent } from '../../../schemas/types.gen.ts';
 import { age } from '../format.ts';
 import { workloadHref } from '../router.ts';
 import { session } from '../session.ts';
@@ -13,14 +13,14 @@ import { sharedStyles } from './shared-styles.ts';
 
 export const MAX_EVENT_ROWS = 500;
 
-function objectCell(event: LatticeEvent): TemplateResult {
+function objectCell(event: ServedEvent): TemplateResult {
   const o = event.spec.involvedObject;
   const text = `${o.kind}/${o.name}`;
   return o.kind === 'Workload' && o.namespace ? html`<a href=${workloadHref(o.namespace, o.name)}>${text}</a>` : html`${text}`;
 }
 
 /** The events table, shared by this view and the workload detail. */
-export function eventRows(events: readonly LatticeEvent[], now: number, options: { showObject: boolean; showNamespace?: boolean; chunks?: ChunkedRenderController }): TemplateResult {
+export function eventRows(events: readonly ServedEvent[], now: number, options: { showObject: boolean; showNamespace?: boolean; chunks?: ChunkedRenderController }): TemplateResult {
   if (events.length === 0) return html`<div class="empty">No events.</div>`;
   const newest = events.slice(0, MAX_EVENT_ROWS);
   const shown = options.chunks ? options.chunks.take(newest) : newest;
@@ -41,12 +41,12 @@ export function eventRows(events: readonly LatticeEvent[], now: number, options:
           shown,
           (e) => `${e.metadata.namespace}/${e.metadata.name}`,
           (e) => html`<tr data-time=${e.spec.lastTimestamp ?? e.metadata.creationTimestamp ?? ''}>
-            <td class=${e.spec.type === 'Warning' ? 'warn' : 'quiet'}>${e.spec.type ?? 'Normal'}</td>
+            <td class=${e.spec.type === 'Warning' ? 'warn' : 'quiet'}>${e.spec.type}</td>
             <td>${e.spec.reason}</td>
             ${options.showNamespace ? html`<td>${e.metadata.namespace}</td>` : ''}
             ${options.showObject ? html`<td>${objectCell(e)}</td>` : ''}
             <td>${e.spec.message ?? ''}</td>
-            <td class="num">${e.spec.count ?? 1}</td>
+            <td class="num">${e.spec.count}</td>
             <td class="num">${age(e.spec.lastTimestamp ?? e.metadata.creationTimestamp, now)}</td>
           </tr>`,
         )}
@@ -66,7 +66,7 @@ export class EventsView extends LitElement {
     this.namespace = '';
   }
 
-  private readonly events = new WatchController<LatticeEvent>(this, session, 'Event');
+  private readonly events = new WatchController<ServedEvent>(this, session, 'Event');
   private readonly clock = new ClockController(this);
   private readonly chunks = new ChunkedRenderController(this);
 

@@ -4,7 +4,7 @@
 // what the process itself printed.
 import { LitElement, css, html } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { Event as LatticeEvent, Instance, Workload } from '../../../schemas/types.gen.ts';
+import type { Instance, ServedEvent, ServedWorkload } from '../../../schemas/types.gen.ts';
 import { age } from '../format.ts';
 import { session } from '../session.ts';
 import { StatsController } from '../instance-controllers.ts';
@@ -78,9 +78,9 @@ export class WorkloadDetail extends LitElement {
     `,
   ];
 
-  private readonly workloads = new WatchController<Workload>(this, session, 'Workload');
+  private readonly workloads = new WatchController<ServedWorkload>(this, session, 'Workload');
   private readonly instances = new WatchController<Instance>(this, session, 'Instance');
-  private readonly events = new WatchController<LatticeEvent>(this, session, 'Event');
+  private readonly events = new WatchController<ServedEvent>(this, session, 'Event');
   private readonly clock = new ClockController(this);
   // Only for a workload that exists: asking the API about one that does not is a 404 for nothing.
   private readonly stats = new StatsController(this, session, () => (this.workloads.get(this.namespace, this.name) ? { namespace: this.namespace, name: this.name } : undefined));
@@ -111,7 +111,7 @@ export class WorkloadDetail extends LitElement {
       <div class="title">
         <h2>${workload.metadata.name}</h2>
         ${badge(phase)}
-        <span class="quiet">${workload.metadata.namespace} · ${status?.readyReplicas ?? 0}/${workload.spec.replicas ?? 1} ready · generation ${workload.metadata.generation ?? 1} · ${age(workload.metadata.creationTimestamp, now)} old</span>
+        <span class="quiet">${workload.metadata.namespace} · ${status?.readyReplicas ?? 0}/${workload.spec.replicas} ready · generation ${workload.metadata.generation ?? 1} · ${age(workload.metadata.creationTimestamp, now)} old</span>
       </div>
 
       <h3>Spec</h3>

@@ -3,7 +3,7 @@
 // row in place and never moves it.
 import { LitElement, css, html } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { Endpoint, Instance, Workload } from '../../../schemas/types.gen.ts';
+import type { Endpoint, Instance, ServedWorkload } from '../../../schemas/types.gen.ts';
 import { age, safeHref } from '../format.ts';
 import { parseLabelFilter } from '../label-filter.ts';
 import { navigate } from '../navigation.ts';
@@ -47,7 +47,7 @@ export class WorkloadsView extends LitElement {
     `,
   ];
 
-  private readonly workloads = new WatchController<Workload>(this, session, 'Workload');
+  private readonly workloads = new WatchController<ServedWorkload>(this, session, 'Workload');
   private readonly instances = new WatchController<Instance>(this, session, 'Instance');
   private readonly clock = new ClockController(this);
   private readonly chunks = new ChunkedRenderController(this);
