@@ -7,7 +7,7 @@ import type { AgentLink } from './agent-link.ts';
 import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
 import { AgentSyncController } from './agent-sync-controller.ts';
 import { ClusterCapacity } from './cluster-capacity.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../schemas/clock.ts';
 import { isScheduled } from './instance-state.ts';
 import { ObjectCache } from './object-cache.ts';
 import { WorkQueue } from './work-queue.ts';

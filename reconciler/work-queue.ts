@@ -1,7 +1,7 @@
 // A deduplicating work queue, "stingy" like client-go's: a key waiting is queued once however
 // often it is added; a key is never processed twice at once; a key added while it is processed
 // runs again afterwards; failures retry with per-key exponential backoff.
-import type { Clock } from './clock.ts';
+import type { Clock } from '../schemas/clock.ts';
 
 export interface WorkQueueOptions {
   clock: Clock;

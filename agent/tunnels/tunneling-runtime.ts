@@ -4,7 +4,7 @@
 // when the tunnel cannot open (no token, no network, quota) the port still works on the host.
 // A failed tunnel is retried with back-off; it closes when the instance stops.
 import type { Condition, PortSpec } from '../../schemas/types.gen.ts';
-import { backoffDelay } from '../runtime/backoff.ts';
+import { backoffDelay } from '../../schemas/backoff.ts';
 import { ChangeFanout } from '../runtime/runtime-support.ts';
 import type { AgentRuntime, DeploySpec, InstanceStats, LogOptions, ObservedInstance, StopOptions } from '../runtime/types.ts';
 import type { Tunnel, TunnelProvider } from './tunnel-provider.ts';

@@ -1,7 +1,6 @@
 // Small builders for the reconciler's pure functions, in the spirit of Nomad's reconcile_*_test.go:
 // every field has a boring default, and a row names only what matters to it.
 import type { Condition, Endpoint, Instance, InstanceStatus, ObservedInstance, ServedWorkload, WorkloadStatus } from '../../schemas/types.gen.ts';
-import type { Clock } from '../../reconciler/clock.ts';
 
 /** The template hash the workload wants now, and the one before it. */
 export const NEW = 'v2';
@@ -99,45 +98,6 @@ export function observed(options: { uid: string; hash?: string; state?: Observed
   return { uid: options.uid, templateHash: options.hash ?? NEW, state: options.state ?? 'Running', restarts: 0, health: options.health ?? 'Unknown', endpoints: [] };
 }
 
-/** A clock that only moves when told to: timers fire, in order, inside advance(). */
-export class ManualClock implements Clock {
-  private time = 0;
-  private nextId = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.nextId;
-    this.timers.set(id, { at: this.time + Math.max(0, ms), fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-
-  /** Timers not yet fired or cleared. */
-  get pending(): number {
-    return this.timers.size;
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.timers) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = end;
-  }
-}
-
 /** Lets every settled promise run its continuations. */
 export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -153,3 +113,5 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   });
   return { promise, resolve, reject };
 }
+
+export { ManualClock } from '../support/manual-clock.ts';

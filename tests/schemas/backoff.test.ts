@@ -1,7 +1,11 @@
-// Crash-loop backoff: 10 s doubling to 5 min, back to 10 s after a run of at least 10 s.
+// Back-off: exponential to a ceiling, jittered down when asked; the agent's crash loop on top of it
+// (10 s doubling to 5 min, back to 10 s after a run of at least 10 s).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CrashLoopBackoff, backoffDelay } from '../../agent/runtime/backoff.ts';
+import { CrashLoopBackoff } from '../../agent/runtime/backoff.ts';
+import { Backoff, backoffDelay } from '../../schemas/backoff.ts';
+
+const CRASH_LOOP = { initialMs: 10_000, maxMs: 300_000 };
 
 test('backoffDelay: 10s doubling, capped at 300s', () => {
   const table: [number, number][] = [
@@ -15,7 +19,7 @@ test('backoffDelay: 10s doubling, capped at 300s', () => {
     [50, 300_000],
     [5000, 300_000],
   ];
-  for (const [attempt, delay] of table) assert.equal(backoffDelay(attempt), delay, `attempt ${attempt}`);
+  for (const [attempt, delay] of table) assert.equal(backoffDelay(attempt, CRASH_LOOP), delay, `attempt ${attempt}`);
   assert.equal(backoffDelay(2, { initialMs: 100, maxMs: 1_000 }), 400);
   assert.equal(backoffDelay(4, { initialMs: 100, maxMs: 1_000 }), 1_000);
   assert.equal(backoffDelay(0, { initialMs: 500, maxMs: 100 }), 500, 'max below initial: initial wins');
@@ -45,4 +49,15 @@ test('CrashLoopBackoff with custom settings', () => {
   assert.deepEqual([0, 0, 0, 0].map((ran) => backoff.next(ran)), [100, 200, 250, 250]);
   assert.equal(backoff.next(999), 250);
   assert.equal(backoff.next(1_000), 100);
+});
+
+test('Backoff: doubles to the ceiling, resets on success, jitters down within its fraction', () => {
+  const exact = new Backoff({ initialMs: 100, maxMs: 1_000 });
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => exact.next()), [100, 200, 400, 800, 1_000, 1_000]);
+  exact.reset();
+  assert.equal(exact.next(), 100);
+
+  const draws = [0, 0.5, 1];
+  const jittered = new Backoff({ initialMs: 1_000, maxMs: 1_000, jitter: 0.5 }, () => draws.shift()!);
+  assert.deepEqual([jittered.next(), jittered.next(), jittered.next()], [1_000, 750, 500], 'from delay × (1 − jitter) to delay');
 });
