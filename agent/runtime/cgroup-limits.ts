@@ -8,7 +8,8 @@
 // cannot, limits are not enforced and the Instance says why.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Condition, ResourceList } from '../../schemas/types.gen.ts';
+import type { ConditionFacts } from '../../schemas/conditions.ts';
+import type { ResourceList } from '../../schemas/types.gen.ts';
 import { parseCpu, parseMemory } from '../../schemas/quantity.ts';
 import { resolveExecutable } from './tracked-process.ts';
 
@@ -188,7 +189,7 @@ export interface InstanceLimits {
   /** The cgroup.procs files the instance's process joins; empty when nothing is enforced. */
   procs: string[];
   /** LimitsEnforced, when the spec sets a limit. */
-  condition?: Condition;
+  condition?: ConditionFacts;
 }
 
 function describeLimits(resources: ResourceList): string {

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import type { Clock } from '../../schemas/clock.ts';
 import type { HealthCheck, PortSpec } from '../../schemas/types.gen.ts';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
@@ -130,6 +131,8 @@ export interface HealthMonitorOptions {
   context: ProbeContext;
   /** Length of one of intervalSeconds' seconds in ms: 1000 (tests pass less). */
   msPerSecond: number;
+  /** Schedules the probes: a test's manual clock decides when they run. */
+  clock: Clock;
   onResult: (health: 'Healthy' | 'Unhealthy', reason?: string) => void;
   /** Called on every failure below the threshold too, for messages. */
   onFailure?: (reason: string, consecutive: number) => void;
@@ -141,7 +144,7 @@ export interface HealthMonitorOptions {
  * Failures count from the first probe, like a Kubernetes liveness probe without initialDelay.
  */
 export class HealthMonitor {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private stopped = false;
   private consecutiveFailures = 0;
   private reported: 'Healthy' | 'Unhealthy' | undefined;
@@ -159,14 +162,13 @@ export class HealthMonitor {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.probe(), delayMs);
-    this.timer.unref();
+    this.timer = this.options.clock.setTimeout(() => void this.probe(), delayMs);
   }
 
   private async probe(): Promise<void> {

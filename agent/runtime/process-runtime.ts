@@ -6,36 +6,21 @@
 //   work/         the working directory (and HOME) of the process
 // and a workload's volumes in dataDir/volumes/<namespace>.<workload>.<volume>/ (process-volumes.ts).
 // Processes run detached in their own process group and survive an agent restart: start()
-// adopts them again (see Supervisor for the state machine and restart policy).
-import { existsSync, mkdirSync } from 'node:fs';
+// adopts them again (see run-transitions.ts for the state machine, process-driver.ts for the I/O).
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime, StopOptions } from './types.ts';
+import type { DeploySpec, InstanceStats, LogOptions, StopOptions } from './types.ts';
 import { reclaimVolumes } from './process-volumes.ts';
-import type { BackoffOptions } from './backoff.ts';
 import { readLogLines } from './log-files.ts';
 import { instancePaths, instancesDir, listInstanceUids, readInstanceRecord } from './pid-file.ts';
 import { CLOCK_TICKS_PER_SECOND, sampleProcessGroup } from './proc-fs.ts';
-import { ChangeFanout, KeyedQueue } from './runtime-support.ts';
 import { detectCgroups, type CgroupSupport } from './cgroup-limits.ts';
-import { Supervisor } from './supervisor.ts';
+import { ProcessDriver } from './process-driver.ts';
+import { SupervisedRuntime, type SupervisionOptions } from './supervised-runtime.ts';
+import type { TrackedProcess } from './tracked-process.ts';
 
-export interface ProcessRuntimeOptions {
+export interface ProcessRuntimeOptions extends SupervisionOptions {
   dataDir: string;
-  /** The address endpoints are reported with. Default 127.0.0.1. */
-  advertiseAddress?: string;
-  /** Time between SIGTERM and SIGKILL on stop. Default 10 s. */
-  stopGraceMs?: number;
-  /** Crash-loop backoff: 10 s doubling to 5 min, reset after a 10 s run, by default. */
-  backoff?: BackoffOptions;
-  /** The clock for startedAt and run durations. Default Date.now. */
-  now?: () => number;
-  /** Timeout of one health probe. Default 5 s. */
-  healthTimeoutMs?: number;
-  /**
-   * Scales healthCheck.intervalSeconds: an interval lasts intervalSeconds × 1000 × scale ms.
-   * Default 1; tests pass e.g. 0.1 to probe every 100 ms with intervalSeconds 1.
-   */
-  healthIntervalScale?: number;
   /** How cpu and memory limits are enforced: by default whatever detectCgroups() finds at /sys/fs/cgroup. */
   cgroups?: CgroupSupport;
   /** How often adopted processes are checked for liveness and followed logs for new lines. Default 500 ms / 200 ms. */
@@ -47,16 +32,13 @@ export interface ProcessRuntimeOptions {
 const FIRST_SAMPLE_MS = 500;
 const STALE_SAMPLE_MS = 60_000;
 
-export class ProcessRuntime implements Runtime {
+export class ProcessRuntime extends SupervisedRuntime<TrackedProcess> {
   readonly name = 'process' as const;
-  private readonly supervisors = new Map<string, Supervisor>();
-  private readonly changes = new ChangeFanout();
-  private readonly queue = new KeyedQueue();
   private readonly cpuSamples = new Map<string, { pid: number; ticks: number; at: number }>();
-  private closed = false;
   readonly cgroups: CgroupSupport;
 
   constructor(private readonly options: ProcessRuntimeOptions) {
+    super(options);
     this.cgroups = options.cgroups ?? detectCgroups();
   }
 
@@ -81,76 +63,23 @@ export class ProcessRuntime implements Runtime {
           if (this.supervisors.has(uid)) return;
           const record = readInstanceRecord(instancePaths(this.options.dataDir, uid).state);
           if (!record || record.spec.uid !== uid) return;
-          const supervisor = this.createSupervisor(record.spec);
-          this.supervisors.set(uid, supervisor);
-          await supervisor.adopt(record);
+          const driver = this.driverFor(record.spec);
+          await this.supervise(record.spec, driver).adopt(driver.recover(record));
         }),
       ),
     );
   }
 
-  async deploy(spec: DeploySpec): Promise<void> {
+  /** A replacement keeps the old run's logs (as previous.log once the new one starts). */
+  override async deploy(spec: DeploySpec): Promise<void> {
     this.assertOpen();
     instancePaths(this.options.dataDir, spec.uid); // validates the uid before anything else
-    await this.queue.run(spec.uid, async () => {
-      const existing = this.supervisors.get(spec.uid);
-      if (existing && existing.templateHash === spec.templateHash) return;
-      if (existing) {
-        // Replace: the old run's logs stay (as previous.log once the new one starts).
-        await existing.stop();
-        this.supervisors.delete(spec.uid);
-        this.cpuSamples.delete(spec.uid);
-      }
-      if (this.closed) return;
-      const supervisor = this.createSupervisor(spec);
-      this.supervisors.set(spec.uid, supervisor);
-      await supervisor.start();
-    });
-  }
-
-  /**
-   * SIGTERM to the process group, SIGKILL after stopGraceMs, then the instance directory is removed
-   * (and, for a deleted workload, the volumes it wants gone once it has no instance here).
-   * No change is emitted: the instance simply leaves list().
-   */
-  async stop(uid: string, options: StopOptions = {}): Promise<void> {
-    this.assertOpen();
-    await this.queue.run(uid, async () => {
-      const supervisor = this.supervisors.get(uid);
-      if (!supervisor) return;
-      await supervisor.stop();
-      this.supervisors.delete(uid);
-      this.changes.forget(uid);
-      this.cpuSamples.delete(uid);
-      supervisor.removeFiles();
-      const { spec } = supervisor;
-      if (options.reclaimVolumes && !this.runsWorkload(spec)) reclaimVolumes(this.volumesDir, spec);
-    });
-  }
-
-  private runsWorkload(spec: DeploySpec): boolean {
-    return [...this.supervisors.values()].some((s) => s.spec.namespace === spec.namespace && s.spec.workload === spec.workload);
-  }
-
-  private get volumesDir(): string {
-    return join(this.options.dataDir, 'volumes');
-  }
-
-  list(): ObservedInstance[] {
-    return [...this.supervisors.values()].map((supervisor) => supervisor.snapshot());
-  }
-
-  onChange(listener: (instance: ObservedInstance) => void): () => void {
-    return this.changes.subscribe(listener);
-  }
-
-  specOf(uid: string): DeploySpec | undefined {
-    return this.supervisors.get(uid)?.spec;
+    await super.deploy(spec);
   }
 
   /** The pid of an instance's running process (for diagnostics and tests). */
   pidOf(uid: string): number | undefined {
-    return this.supervisors.get(uid)?.pid;
+    return this.supervisors.get(uid)?.current?.pid;
   }
 
   logs(uid: string, options: LogOptions = {}): AsyncIterable<string> {
@@ -181,9 +110,7 @@ export class ProcessRuntime implements Runtime {
    * instance's process group. Zero while no process runs.
    */
   async stats(uid: string): Promise<InstanceStats> {
-    const supervisor = this.supervisors.get(uid);
-    if (!supervisor) throw new Error(`unknown instance ${uid}`);
-    const pid = supervisor.pid;
+    const pid = this.supervisorOf(uid).current?.pid;
     if (pid === undefined) return { cpuCores: 0, memoryBytes: 0 };
     let last = this.cpuSamples.get(uid);
     if (!last || last.pid !== pid || performance.now() - last.at > STALE_SAMPLE_MS) {
@@ -201,39 +128,29 @@ export class ProcessRuntime implements Runtime {
     return { cpuCores, memoryBytes: sample.memoryBytes };
   }
 
-  /** Stops supervising (timers, health checks, pollers); every process keeps running. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const supervisor of this.supervisors.values()) supervisor.close();
-    await this.queue.settled();
-    this.changes.clear();
-  }
-
-  private createSupervisor(spec: DeploySpec): Supervisor {
-    const supervisor: Supervisor = new Supervisor({
+  protected driverFor(spec: DeploySpec): ProcessDriver {
+    return new ProcessDriver({
       spec,
       paths: instancePaths(this.options.dataDir, spec.uid),
       volumesDir: this.volumesDir,
       cgroups: this.cgroups,
-      advertiseAddress: this.options.advertiseAddress ?? '127.0.0.1',
-      stopGraceMs: this.options.stopGraceMs ?? 10_000,
-      backoff: this.options.backoff ?? {},
-      now: this.options.now ?? Date.now,
-      healthTimeoutMs: this.options.healthTimeoutMs ?? 5_000,
-      msPerSecond: 1000 * (this.options.healthIntervalScale ?? 1),
+      stopGraceMs: this.stopGraceMs,
       pollMs: this.options.pollMs ?? 500,
-      onChange: () => this.emit(supervisor),
+      clock: this.clock,
     });
-    return supervisor;
   }
 
-  private emit(supervisor: Supervisor): void {
-    if (this.closed || this.supervisors.get(supervisor.spec.uid) !== supervisor) return;
-    this.changes.emit(supervisor.snapshot());
+  /** The instance directory goes (logs, state), and, for a deleted workload, the volumes it wants gone once it has no instance here. */
+  protected async removed(spec: DeploySpec, options: StopOptions): Promise<void> {
+    rmSync(instancePaths(this.options.dataDir, spec.uid).dir, { recursive: true, force: true });
+    if (options.reclaimVolumes && !this.runsWorkload(spec)) reclaimVolumes(this.volumesDir, spec);
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new Error('the process runtime is closed');
+  protected override forget(uid: string): void {
+    this.cpuSamples.delete(uid);
+  }
+
+  private get volumesDir(): string {
+    return join(this.options.dataDir, 'volumes');
   }
 }

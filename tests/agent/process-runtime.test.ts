@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { ObservedInstance } from '../../agent/runtime/types.ts';
 import type { WorkloadSpec } from '../../schemas/types.gen.ts';
-import { NODE, cleanupRoot, collect, freePort, isAlive, killLeftovers, openRuntime, processesUnderRoot, spec, tempDataDir, waitFor, waitGone } from './process-helpers.ts';
+import { NODE, cleanupRoot, collect, isAlive, killLeftovers, openRuntime, processesUnderRoot, spec, tempDataDir, waitFor, waitGone } from './process-helpers.ts';
 
 after(cleanupRoot);
 

@@ -1,6 +1,6 @@
 // An instance as Docker containers, both ways: the create options of one run (labels, env, ports,
 // limits, volumes) and, after an agent restart, the DeploySpec read back from a container's labels
-// and env. Pure, so the mapping is table-tested; docker-supervisor.ts does the I/O.
+// and env. Pure, so the mapping is table-tested; docker-driver.ts does the I/O.
 //
 // Every run of an instance is its own container (like kubelet's): a restart creates a new one and
 // keeps the previous for `logs --previous`. Labels carry everything needed to adopt them:

@@ -1,29 +1,21 @@
 // The docker runtime: every instance as containers of a Docker engine (dockerode), labelled
 // lattice.instance=<uid> so that a restarted agent rediscovers and adopts them (see
-// container-spec.ts for the labels and docker-supervisor.ts for one instance's life).
+// container-spec.ts for the labels, run-transitions.ts for one instance's life and
+// docker-driver.ts for its containers).
 import Docker from 'dockerode';
-import type { BackoffOptions } from '../backoff.ts';
-import { ChangeFanout, KeyedQueue } from '../runtime-support.ts';
-import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime, StopOptions } from '../types.ts';
-import { LABEL, recoverRun, volumeName, volumeRefusal, type DockerNetwork } from './container-spec.ts';
+import { SupervisedRuntime, type SupervisionOptions } from '../supervised-runtime.ts';
+import type { DeploySpec, InstanceStats, LogOptions, StopOptions } from '../types.ts';
+import { LABEL, recoverRun, type DockerNetwork } from './container-spec.ts';
+import { DockerDriver } from './docker-driver.ts';
 import { containerLogLines } from './docker-logs.ts';
 import { statsFromSample, type DockerStatsSample } from './docker-stats.ts';
-import { DockerSupervisor } from './docker-supervisor.ts';
+import { reclaimVolumes } from './docker-volumes.ts';
 
-export interface DockerRuntimeOptions {
+export interface DockerRuntimeOptions extends SupervisionOptions {
   /** The engine; by default DOCKER_HOST or /var/run/docker.sock. */
   docker?: Docker;
   /** bridge (ports published by docker) or host (the agent's network). */
   network: DockerNetwork;
-  /** The address endpoints are reported with. Default 127.0.0.1. */
-  advertiseAddress?: string;
-  /** Time between SIGTERM and SIGKILL on stop. Default 10 s. */
-  stopGraceMs?: number;
-  backoff?: BackoffOptions;
-  now?: () => number;
-  healthTimeoutMs?: number;
-  /** Scales healthCheck.intervalSeconds (tests pass e.g. 0.1). Default 1. */
-  healthIntervalScale?: number;
   log?: (message: string) => void;
 }
 
@@ -47,15 +39,12 @@ export async function defaultNetwork(docker: Docker): Promise<DockerNetwork> {
   }
 }
 
-export class DockerRuntime implements Runtime {
+export class DockerRuntime extends SupervisedRuntime<Docker.Container> {
   readonly name = 'docker' as const;
   readonly docker: Docker;
-  private readonly supervisors = new Map<string, DockerSupervisor>();
-  private readonly changes = new ChangeFanout();
-  private readonly queue = new KeyedQueue();
-  private closed = false;
 
   constructor(private readonly options: DockerRuntimeOptions) {
+    super(options);
     this.docker = options.docker ?? new Docker();
   }
 
@@ -85,80 +74,19 @@ export class DockerRuntime implements Runtime {
             this.log(`container ${container.Id.slice(0, 12)} has lattice labels but no readable spec; left alone`);
             return;
           }
-          const supervisor = this.createSupervisor(recovered.spec);
-          this.supervisors.set(uid, supervisor);
-          await supervisor.adopt(info, recovered);
+          const driver = this.driverFor(recovered.spec);
+          await this.supervise(recovered.spec, driver).adopt(driver.recover(info, recovered));
         }),
       ),
     );
   }
 
-  async deploy(spec: DeploySpec): Promise<void> {
-    this.assertOpen();
-    await this.queue.run(spec.uid, async () => {
-      const existing = this.supervisors.get(spec.uid);
-      if (existing && existing.templateHash === spec.templateHash) return;
-      if (existing) {
-        await existing.stop();
-        this.supervisors.delete(spec.uid);
-      }
-      if (this.closed) return;
-      const supervisor = this.createSupervisor(spec);
-      this.supervisors.set(spec.uid, supervisor);
-      await supervisor.start();
-    });
-  }
-
-  /**
-   * Stops the container (grace, then kill) and removes every container of the instance. Its named
-   * volumes stay, unless the workload is deleted and wants them gone (reclaimPolicy Delete) and
-   * none of its instances runs here any more.
-   */
-  async stop(uid: string, options: StopOptions = {}): Promise<void> {
-    this.assertOpen();
-    await this.queue.run(uid, async () => {
-      const supervisor = this.supervisors.get(uid);
-      if (!supervisor) return;
-      await supervisor.stop();
-      this.supervisors.delete(uid);
-      this.changes.forget(uid);
-      const { spec } = supervisor;
-      if (options.reclaimVolumes && ![...this.supervisors.values()].some((s) => s.spec.namespace === spec.namespace && s.spec.workload === spec.workload)) {
-        await this.reclaimVolumes(spec);
-      }
-    });
-  }
-
-  /** Removes the workload's volumes with reclaimPolicy Delete, if they are provably its own. */
-  private async reclaimVolumes(spec: DeploySpec): Promise<void> {
-    for (const { name, reclaimPolicy } of spec.template.volumes ?? []) {
-      if (reclaimPolicy !== 'Delete') continue;
-      const volume = this.docker.getVolume(volumeName(spec, name));
-      const info = await volume.inspect().catch(() => undefined);
-      if (!info || volumeRefusal(spec, name, info.Labels)) continue;
-      await volume.remove().catch((error: unknown) => this.log(`volume ${volumeName(spec, name)} not removed: ${(error as Error).message}`));
-    }
-  }
-
-  list(): ObservedInstance[] {
-    return [...this.supervisors.values()].map((s) => s.snapshot());
-  }
-
-  specOf(uid: string): DeploySpec | undefined {
-    return this.supervisors.get(uid)?.spec;
-  }
-
-  onChange(listener: (instance: ObservedInstance) => void): () => void {
-    return this.changes.subscribe(listener);
-  }
-
   /** The id of the container of an instance's run: the current one, or the one before it (previous). */
   async containerOf(uid: string, previous = false): Promise<string> {
-    const supervisor = this.supervisors.get(uid);
-    if (!supervisor) throw new Error(`unknown instance ${uid}`);
+    const supervisor = this.supervisorOf(uid);
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${uid}`] } });
     const byRun = (run: number) => containers.find((c) => Number(c.Labels[LABEL.run]) === run);
-    const current = supervisor.currentRun;
+    const current = supervisor.restarts;
     const found = previous ? containers.filter((c) => Number(c.Labels[LABEL.run]) < current).sort((a, b) => Number(b.Labels[LABEL.run]) - Number(a.Labels[LABEL.run]))[0] : byRun(current);
     if (!found) throw new Error(previous ? `instance ${supervisor.spec.name} has no previous run (it has not restarted)` : `instance ${supervisor.spec.name} has no container yet`);
     return found.Id;
@@ -188,50 +116,34 @@ export class DockerRuntime implements Runtime {
 
   /** One `docker stats` sample of the running container; zero while none runs. */
   async stats(uid: string): Promise<InstanceStats> {
-    const supervisor = this.supervisors.get(uid);
-    if (!supervisor) throw new Error(`unknown instance ${uid}`);
-    const id = supervisor.runningContainer;
+    const id = this.supervisorOf(uid).current?.id;
     if (!id) return { cpuCores: 0, memoryBytes: 0 };
     const sample = (await this.docker.getContainer(id).stats({ stream: false })) as unknown as DockerStatsSample;
     return statsFromSample(sample);
   }
 
-  /** Stops supervising; every container keeps running. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const supervisor of this.supervisors.values()) supervisor.close();
-    await this.queue.settled();
-    this.changes.clear();
-  }
-
-  private createSupervisor(spec: DeploySpec): DockerSupervisor {
-    const advertiseAddress = this.options.advertiseAddress ?? '127.0.0.1';
-    const supervisor: DockerSupervisor = new DockerSupervisor({
+  protected driverFor(spec: DeploySpec): DockerDriver {
+    return new DockerDriver({
       docker: this.docker,
       spec,
       network: this.options.network,
-      advertiseAddress,
       // A loopback agent publishes on loopback only; any other on every address.
-      publishAddress: /^(127\.|::1$|localhost$)/.test(advertiseAddress) ? '127.0.0.1' : '0.0.0.0',
-      stopGraceMs: this.options.stopGraceMs ?? 10_000,
-      backoff: this.options.backoff ?? {},
-      now: this.options.now ?? Date.now,
-      healthTimeoutMs: this.options.healthTimeoutMs ?? 5_000,
-      msPerSecond: 1000 * (this.options.healthIntervalScale ?? 1),
-      onChange: () => {
-        if (!this.closed && this.supervisors.get(spec.uid) === supervisor) this.changes.emit(supervisor.snapshot());
-      },
+      publishAddress: /^(127\.|::1$|localhost$)/.test(this.advertiseAddress) ? '127.0.0.1' : '0.0.0.0',
+      stopGraceMs: this.stopGraceMs,
+      clock: this.clock,
       log: (message) => this.log(message),
     });
-    return supervisor;
+  }
+
+  /**
+   * Every container of the instance is gone by now. Its named volumes stay, unless the workload is
+   * deleted and wants them gone (reclaimPolicy Delete) and none of its instances runs here any more.
+   */
+  protected async removed(spec: DeploySpec, options: StopOptions): Promise<void> {
+    if (options.reclaimVolumes && !this.runsWorkload(spec)) await reclaimVolumes(this.docker, spec, (message) => this.log(message));
   }
 
   private log(message: string): void {
     this.options.log?.(`docker: ${message}`);
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new Error('the docker runtime is closed');
   }
 }
