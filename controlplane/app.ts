@@ -1,5 +1,7 @@
-// build(options) assembles the control plane: config → store → auth → routes. The entry point
-// (server.ts) only listens and handles signals, so tests build the same app on a loopback port.
+// build(options) serves the control plane over HTTP: config → store → auth → the ControlPlane
+// (control-plane.ts), started when the server is ready and stopped before it closes → routes. The
+// entry point (server.ts) only listens and handles signals, so tests build the same app on a
+// loopback port.
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { ObjectStore } from '../store/types.ts';
@@ -19,11 +21,7 @@ import { watchRoutes } from './routes/watch-routes.ts';
 import { agentRoutes } from './routes/agent-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
 import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
-import { AgentGateway } from './agents/agent-gateway.ts';
-import { LogCompactor } from './log-compactor.ts';
-import { NamespaceUsage } from './namespace-usage.ts';
-import { Reconciler } from '../reconciler/reconciler.ts';
-import { isAgentReady } from '../reconciler/instance-state.ts';
+import { ControlPlane } from './control-plane.ts';
 
 export interface BuildOptions {
   config?: ConfigOverrides;
@@ -63,45 +61,12 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision()));
   await app.register(authPlugin);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
-  // The reconciler's instance cache answers the gateway's lookups by uid; without a
-  // reconciler (API-only tests) the gateway reads nothing and writes no status.
-  const reconciler: { value?: Reconciler } = {};
-  const gateway = new AgentGateway({
-    store: app.store,
-    now: app.now,
-    findInstance: (uid) => reconciler.value?.instances.byIndex('uid', uid)[0],
-    isReady: (name) => {
-      const agent = reconciler.value?.agents.get(undefined, name);
-      return agent && isAgentReady(agent);
-    },
-    log: { warn: (message) => app.log.warn(message), error: (err, message) => app.log.error({ err }, message) },
-    heartbeatPersistMs: config.agentTimings.heartbeatPersistMs,
-  });
-  app.decorate('agentGateway', gateway);
-  if (config.reconciler) {
-    reconciler.value = new Reconciler({
-      store: app.store,
-      link: gateway,
-      timings: config.agentTimings,
-      defaultRequests: config.defaultRequests,
-      sharedRequestsPerUser: config.sharedRequestsPerUser,
-      onError: (where, err) => app.log.warn({ err }, `reconcile ${where} failed; retrying`),
-    });
-    app.decorate('reconciler', reconciler.value);
-    app.addHook('onReady', () => reconciler.value!.start());
-  }
-  const usage = new NamespaceUsage(app.store, config.limits, (err) => app.log.warn({ err }, 'counting namespace usage failed; relisting'));
-  app.decorate('namespaceUsage', usage);
-  app.addHook('onReady', () => usage.start());
-  const compactor = new LogCompactor(app.store, config.compactIntervalMs, (err) => app.log.warn({ err }, 'compacting the change log failed; trying again next interval'));
-  app.addHook('onReady', () => compactor.start());
-  // Before the store closes: controllers and agent connections stop first.
-  app.addHook('preClose', async () => {
-    compactor.stop();
-    usage.stop();
-    reconciler.value?.stop();
-    gateway.closeAll();
-  });
+  const controlPlane = new ControlPlane({ config, store: app.store, now: app.now, log: app.log });
+  app.decorate('agentGateway', controlPlane.gateway);
+  app.decorate('namespaceUsage', controlPlane.usage);
+  app.addHook('onReady', () => controlPlane.start());
+  // preClose: before the store closes (onClose).
+  app.addHook('preClose', async () => controlPlane.stop());
   await app.register(opsRoutes);
   await app.register(
     async (api) => {

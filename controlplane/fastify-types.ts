@@ -6,7 +6,6 @@ import type { ServerConfig } from './config.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AgentGateway } from './agents/agent-gateway.ts';
 import type { AgentRegistry } from './agents/agent-registry.ts';
-import type { Reconciler } from '../reconciler/reconciler.ts';
 import type { NamespaceUsage } from './namespace-usage.ts';
 
 declare module 'fastify' {
@@ -20,8 +19,6 @@ declare module 'fastify' {
     agentGateway: AgentGateway;
     /** What each namespace stores, for the per-user limits on objects and replicas. */
     namespaceUsage: NamespaceUsage;
-    /** Absent when the server runs without a reconciler (config.reconciler: false). */
-    reconciler?: Reconciler;
   }
   interface FastifyRequest {
     /** Set by the authentication hook on every non-public route. */

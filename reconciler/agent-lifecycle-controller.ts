@@ -3,6 +3,7 @@
 import type { Condition, Instance, ServedAgent } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
 import { isDeleting } from './instance-state.ts';
 import type { ObjectCache } from './object-cache.ts';
 
@@ -13,7 +14,9 @@ export interface LifecycleTimings {
   evictionMs: number;
 }
 
-export class AgentLifecycleController {
+export class AgentLifecycleController implements Controller {
+  readonly name = 'agent-lifecycle';
+
   constructor(
     private readonly deps: {
       store: ObjectStore;
@@ -22,13 +25,12 @@ export class AgentLifecycleController {
       link: AgentLink;
       timings: LifecycleTimings;
       now: () => number;
-      /** When this control plane started watching: silence before it is not the agent's fault. */
-      startedAt: number;
-      requeueAfter: (agent: string, ms: number) => void;
+      /** When this controller started (last) in this process: silence before it is not the agent's fault. */
+      startedAt: () => number;
     },
   ) {}
 
-  async reconcile(name: string): Promise<void> {
+  async reconcile(name: string): Promise<ReconcileResult | void> {
     const { store, agents, instances, timings, now, link } = this.deps;
     const agent = agents.get(undefined, name);
     // Deleted (and its credential revoked): what it ran is Lost at once, and replaced elsewhere.
@@ -37,12 +39,9 @@ export class AgentLifecycleController {
     const persisted = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
     const lastHeartbeat = Math.max(Number.isNaN(persisted) ? 0 : persisted, link.lastHeard(name) ?? 0);
     // After a control-plane restart every agent gets a full grace period to reconnect.
-    const silentFor = now() - Math.max(lastHeartbeat, this.deps.startedAt);
+    const silentFor = now() - Math.max(lastHeartbeat, this.deps.startedAt());
     const connected = link.observed(name) !== undefined;
-    if (connected && silentFor < timings.graceMs) {
-      this.deps.requeueAfter(name, timings.graceMs - silentFor);
-      return;
-    }
+    if (connected && silentFor < timings.graceMs) return { requeueAfterMs: timings.graceMs - silentFor };
     const ready = agent.status?.conditions?.find((c) => c.type === 'Ready');
     if (silentFor >= timings.graceMs && ready?.status !== 'False') {
       const condition: Condition = {
@@ -56,8 +55,7 @@ export class AgentLifecycleController {
       await store.updateStatus({ kind: 'Agent', name }, { ...agent.status, conditions });
     }
     if (silentFor < timings.graceMs + timings.evictionMs) {
-      this.deps.requeueAfter(name, Math.max(1, (silentFor < timings.graceMs ? timings.graceMs : timings.graceMs + timings.evictionMs) - silentFor));
-      return;
+      return { requeueAfterMs: Math.max(1, (silentFor < timings.graceMs ? timings.graceMs : timings.graceMs + timings.evictionMs) - silentFor) };
     }
     await this.evict(name, `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s`);
   }

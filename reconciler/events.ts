@@ -2,6 +2,7 @@
 // (deletion, pruning) and the controllers (scheduling, replacement, agents lost).
 import { randomSuffix } from './name-suffix.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
+import type { PeriodicController, ReconcileResult } from './controller.ts';
 
 export async function recordEvent(
   tx: Pick<StoreTransaction, 'create'>,
@@ -42,4 +43,24 @@ export async function pruneEvents(store: ObjectStore, now: Date, maxAgeMs: numbe
     pruned += 1;
   }
   return pruned;
+}
+
+/** pruneEvents every intervalMs, for the one process that leads. */
+export class EventPruner implements PeriodicController {
+  readonly name = 'event-pruning';
+  private readonly again: ReconcileResult;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly now: () => Date,
+    private readonly maxAgeMs: number,
+    readonly intervalMs: number,
+  ) {
+    this.again = { requeueAfterMs: intervalMs };
+  }
+
+  async reconcile(): Promise<ReconcileResult> {
+    await pruneEvents(this.store, this.now(), this.maxAgeMs);
+    return this.again;
+  }
 }

@@ -1,5 +1,7 @@
 // Wires the caches, queues and controllers. Level-triggered: any change enqueues the keys it
-// affects; a periodic resync enqueues everything, so a missed trigger heals itself.
+// affects; a periodic resync enqueues everything, so a missed trigger heals itself. The agent sync
+// serves the agents connected to this process; the workload and lifecycle controllers act for the
+// whole cluster, so they run only between startLeaderControllers() and stopLeaderControllers().
 import { isDeepStrictEqual } from 'node:util';
 import type { Instance, ResourceList, Secret, ServedAgent, ServedWorkload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
@@ -10,9 +12,9 @@ import { ClusterCapacity } from './cluster-capacity.ts';
 import { systemClock, type Clock } from '../schemas/clock.ts';
 import { isScheduled } from './instance-state.ts';
 import { ObjectCache } from './object-cache.ts';
-import { WorkQueue } from './work-queue.ts';
+import { controllerQueue, type WorkQueue } from './work-queue.ts';
+import type { Controller } from './controller.ts';
 import { WorkloadController, workloadKey } from './workload-controller.ts';
-import { pruneEvents } from './events.ts';
 import { referencedSecrets } from './secret-refs.ts';
 
 export interface ReconcilerOptions {
@@ -21,8 +23,6 @@ export interface ReconcilerOptions {
   clock?: Clock;
   timings?: Partial<LifecycleTimings>;
   resyncMs?: number;
-  /** Events older than this are deleted (checked at every resync). */
-  eventTtlMs?: number;
   onError?: (where: string, error: unknown) => void;
   /** Workloads reconciled at once; their writes share group commits. */
   workloadConcurrency?: number;
@@ -40,9 +40,12 @@ export class Reconciler {
   readonly agents: ObjectCache<ServedAgent>;
   readonly secrets: ObjectCache<Secret>;
   private readonly queues: WorkQueue[] = [];
+  /** The cluster-wide controllers' queues: stopped unless this process leads. */
+  private readonly leaderQueues: WorkQueue[] = [];
   private resyncTimer: unknown;
   private readonly clock: Clock;
-  private startedAt = Number.POSITIVE_INFINITY;
+  /** When the leader's controllers last started: agents' silence before it is not their fault. */
+  private leadingSince = Number.POSITIVE_INFINITY;
   private synced = false;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -70,10 +73,15 @@ export class Reconciler {
     });
     this.instances.addIndex('unscheduled', (i) => (isScheduled(i) ? [] : [workloadKey(i.metadata.namespace!, i.spec.workload)]));
 
-    const now = () => new Date(clock.now());
-    const queue = (name: string, handler: (key: string) => Promise<void>, concurrency = 4) => {
-      const q = new WorkQueue(handler, { clock, concurrency, baseBackoffMs: 5, maxBackoffMs: 30_000, onError: (key, error) => options.onError?.(`${name} ${key}`, error) });
+    const queue = (controller: Controller, concurrency = 4) => {
+      const q = controllerQueue(controller, { clock, concurrency, ...(options.onError ? { onError: options.onError } : {}) });
       this.queues.push(q);
+      return q;
+    };
+    const leaderQueue = (controller: Controller, concurrency?: number) => {
+      const q = queue(controller, concurrency);
+      q.stop();
+      this.leaderQueues.push(q);
       return q;
     };
     const capacity = new ClusterCapacity(options.defaultRequests, options.sharedRequestsPerUser);
@@ -85,13 +93,11 @@ export class Reconciler {
       instances: this.instances,
       capacity,
       secrets: this.secrets,
-      now,
-      requeueAfter: (key, ms) => workloadQueue.addAfter(key, ms),
+      now: () => new Date(clock.now()),
     });
-    const syncController = new AgentSyncController({ store, instances: this.instances, link });
-    const workloadQueue = queue('workload', (key) => workloadController.reconcile(key), options.workloadConcurrency ?? 32);
-    const syncQueue = queue('agent-sync', (key) => syncController.reconcile(key));
-    const lifecycleQueue = queue('agent-lifecycle', (key) =>
+    const workloadQueue = leaderQueue(workloadController, options.workloadConcurrency ?? 32);
+    const syncQueue = queue(new AgentSyncController({ store, instances: this.instances, link }));
+    const lifecycleQueue = leaderQueue(
       new AgentLifecycleController({
         store,
         agents: this.agents,
@@ -99,9 +105,8 @@ export class Reconciler {
         link,
         timings: { ...DEFAULT_TIMINGS, ...options.timings },
         now: () => clock.now(),
-        startedAt: this.startedAt,
-        requeueAfter: (agent, ms) => lifecycleQueue.addAfter(agent, ms),
-      }).reconcile(key),
+        startedAt: () => this.leadingSince,
+      }),
     );
 
     // Like controller-runtime's WaitForCacheSync: nothing is reconciled from a half-listed
@@ -161,17 +166,28 @@ export class Reconciler {
     return workload && isDeepStrictEqual(instance.spec.template, workload.spec) ? workload.spec : undefined;
   }
 
+  /** Fills the caches, then runs this process's own controllers (the agent sync); the leader's wait for startLeaderControllers(). */
   async start(): Promise<void> {
-    this.startedAt = this.clock.now();
     await Promise.all([this.workloads.start(), this.instances.start(), this.agents.start(), this.secrets.start()]);
     this.synced = true;
     this.resyncAll();
     const tick = () => {
       this.resyncAll();
-      void pruneEvents(this.options.store, new Date(this.clock.now()), this.options.eventTtlMs ?? 3_600_000).catch((error: unknown) => this.options.onError?.('event pruning', error));
       this.resyncTimer = this.clock.setTimeout(tick, this.options.resyncMs ?? 30_000);
     };
     this.resyncTimer = this.clock.setTimeout(tick, this.options.resyncMs ?? 30_000);
+  }
+
+  /** After start(): the cluster-wide controllers look at everything, and go on reacting to changes. */
+  startLeaderControllers(): void {
+    this.leadingSince = this.clock.now();
+    for (const q of this.leaderQueues) q.start();
+    if (this.synced) this.resyncAll();
+  }
+
+  /** The cluster-wide controllers take no more keys; a reconcile already running finishes. */
+  stopLeaderControllers(): void {
+    for (const q of this.leaderQueues) q.stop();
   }
 
   stop(): void {

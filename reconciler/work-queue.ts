@@ -1,18 +1,29 @@
-// A deduplicating work queue, "stingy" like client-go's: a key waiting is queued once however
-// often it is added; a key is never processed twice at once; a key added while it is processed
-// runs again afterwards; failures retry with per-key exponential backoff.
+// The one loop every controller runs in. A deduplicating work queue, "stingy" like client-go's: a
+// key waiting is queued once however often it is added; a key is never processed twice at once; a
+// key added while it is processed runs again afterwards; failures retry with per-key exponential
+// back-off; a result's requeueAfterMs brings the key back then (controller-runtime's
+// Result{RequeueAfter}). All of its time is the injected clock's.
+import { backoffDelay, type BackoffPolicy } from '../schemas/backoff.ts';
 import type { Clock } from '../schemas/clock.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
 
 export interface WorkQueueOptions {
   clock: Clock;
-  /** First retry delay after a failure; doubles each failure up to maxBackoffMs. */
-  baseBackoffMs?: number;
-  maxBackoffMs?: number;
+  /** Retry delays after consecutive failures of one key (default 5 ms doubling to 30 s). */
+  backoff?: Pick<BackoffPolicy, 'initialMs' | 'maxMs'>;
   concurrency?: number;
   onError?: (key: string, error: unknown) => void;
 }
 
-export type Handler = (key: string) => Promise<void>;
+export type Handler = (key: string) => Promise<ReconcileResult | void>;
+
+const DEFAULT_BACKOFF = { initialMs: 5, maxMs: 30_000 };
+
+/** The loop for one controller; its errors are reported as `<controller> <key>`. */
+export function controllerQueue(controller: Controller, options: WorkQueueOptions): WorkQueue {
+  const { onError } = options;
+  return new WorkQueue((key) => controller.reconcile(key), { ...options, onError: onError && ((key, error) => onError(`${controller.name} ${key}`, error)) });
+}
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -69,12 +80,20 @@ export class WorkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Takes adds again after stop(); what was dropped then stays dropped (the caller re-adds what it wants looked at). */
+  start(): void {
+    this.stopped = false;
+  }
+
+  /** Drops every waiting key, delay and retry; runs in progress finish, and nothing follows them. */
   stop(): void {
     this.stopped = true;
     for (const { handle } of this.delayed.values()) this.options.clock.clearTimeout(handle);
     this.delayed.clear();
     this.queue.length = 0;
     this.queued.clear();
+    this.dirty.clear();
+    this.failures.clear();
     this.notifyIdle();
   }
 
@@ -102,8 +121,9 @@ export class WorkQueue {
 
   private async run(key: string): Promise<void> {
     let failed = false;
+    let result: ReconcileResult | void = undefined;
     try {
-      await this.handler(key);
+      result = await this.handler(key);
       this.failures.delete(key);
     } catch (error) {
       failed = true;
@@ -112,14 +132,13 @@ export class WorkQueue {
     this.processing.delete(key);
     this.active -= 1;
     if (failed) {
-      const count = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, count);
-      const base = this.options.baseBackoffMs ?? 5;
-      const max = this.options.maxBackoffMs ?? 30_000;
+      const attempt = this.failures.get(key) ?? 0;
+      this.failures.set(key, attempt + 1);
       this.dirty.delete(key);
-      this.addAfter(key, Math.min(max, base * 2 ** (count - 1)));
-    } else if (this.dirty.delete(key)) {
-      this.add(key);
+      this.addAfter(key, backoffDelay(attempt, this.options.backoff ?? DEFAULT_BACKOFF));
+    } else {
+      if (this.dirty.delete(key)) this.add(key);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     }
     this.pump();
     this.notifyIdle();

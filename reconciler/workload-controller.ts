@@ -5,7 +5,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Instance, Secret, ServedWorkload } from '../schemas/types.gen.ts';
 import type { ObjectStore, StoreTransaction, StoredObject } from '../store/types.ts';
 import type { ClusterCapacity } from './cluster-capacity.ts';
-import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL, availableAt, isDeleting, isScheduled } from './instance-state.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
+import { INSTANCE_FINALIZER, WORKLOAD_FINALIZER, WORKLOAD_LABEL } from '../schemas/labels-and-finalizers.ts';
+import { availableAt, isDeleting, isScheduled } from './instance-state.ts';
 import type { ObjectCache } from './object-cache.ts';
 import { planWorkload } from './plan-workload.ts';
 import { scheduleReplicas, type Placement } from './scheduler.ts';
@@ -21,8 +23,6 @@ export interface WorkloadControllerDeps {
   capacity: ClusterCapacity;
   secrets: ObjectCache<Secret>;
   now: () => Date;
-  /** Run this key again after ms (an instance becomes available with time alone: minReadySeconds). */
-  requeueAfter?: (key: string, ms: number) => void;
 }
 
 export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -43,7 +43,8 @@ export function scoreLimit(agents: number): number {
   return Math.max(16, 2 * Math.ceil(Math.log2(Math.max(2, agents))));
 }
 
-export class WorkloadController {
+export class WorkloadController implements Controller {
+  readonly name = 'workload';
   /** Where the next placement starts looking (see ScheduleOptions). */
   private cursor = 0;
   /** Workload key → its template hash at a generation (a spec never changes within one). */
@@ -51,17 +52,20 @@ export class WorkloadController {
 
   constructor(private readonly deps: WorkloadControllerDeps) {}
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = key.split('/') as [string, string];
     const { workloads, instances } = this.deps;
     const workload = workloads.get(namespace, name);
-    const written = await this.reconcileOnce(key, workload, instances.byIndex('workload', key));
+    const owned = instances.byIndex('workload', key);
+    const now = this.deps.now();
+    const written = await this.reconcileOnce(key, workload, owned, now);
     // The next run of this key must plan from these writes, not from the state before them
     // (which would create the same instances twice).
     if (written) await Promise.all([instances.caughtUp(written.instance), workloads.caughtUp(written.workload)]);
+    if (workload && !workload.metadata.deletionTimestamp) return whenNextAvailable(workload, owned, now.getTime());
   }
 
-  private async reconcileOnce(key: string, workload: ServedWorkload | undefined, instances: Instance[]): Promise<Writes['revisions'] | undefined> {
+  private async reconcileOnce(key: string, workload: ServedWorkload | undefined, instances: Instance[], now: Date): Promise<Writes['revisions'] | undefined> {
     if (!workload || workload.metadata.deletionTimestamp) {
       // Gone (it had no finalizer yet, or it was forced) or being deleted: stop every instance;
       // the finalizer goes once none is left.
@@ -79,9 +83,7 @@ export class WorkloadController {
     const waiting = instances.filter((i) => !isDeleting(i) && !isScheduled(i) && i.status?.state !== 'Lost');
     const { binds, creates } = this.schedule(workload, hash, plan.place, waiting);
     const needsFinalizer = !workload.metadata.finalizers?.includes(WORKLOAD_FINALIZER);
-    const now = this.deps.now();
     const status = workloadStatus(workload, instances, hash, now.toISOString());
-    this.requeueWhenAvailable(key, workload, instances, now.getTime());
     const statusChanged = !isDeepStrictEqual(withoutTimes(workload.status), withoutTimes(status));
     if (!needsFinalizer && plan.stop.length === 0 && binds.length === 0 && creates.length === 0 && !statusChanged) return undefined;
     const assumed = [...binds.flatMap((b) => ('agent' in b.placement ? [{ ...b.instance, spec: { ...b.instance.spec, agent: b.placement.agent } }] : [])), ...creates.filter(isScheduled)];
@@ -212,16 +214,6 @@ export class WorkloadController {
     return { binds, creates };
   }
 
-  /** Nothing else changes when a running instance has been up for minReadySeconds: look again then. */
-  private requeueWhenAvailable(key: string, workload: ServedWorkload, instances: readonly Instance[], nowMs: number): void {
-    let next = Infinity;
-    for (const instance of instances) {
-      const at = availableAt(instance, workload.spec);
-      if (at !== undefined && at > nowMs && !isDeleting(instance)) next = Math.min(next, at);
-    }
-    if (next !== Infinity) this.deps.requeueAfter?.(key, next - nowMs + 1);
-  }
-
   /** Never scheduled, or on an agent that is lost: nothing runs that needs stopping first. */
   private async deleteInstance(writes: Writes, instance: Instance): Promise<void> {
     const { tx } = writes;
@@ -236,6 +228,16 @@ export class WorkloadController {
     if (!existing) return;
     this.instanceWrite(writes, (await tx.delete(key)).object);
   }
+}
+
+/** Nothing else changes when a running instance has been up for minReadySeconds: look again then. */
+function whenNextAvailable(workload: ServedWorkload, instances: readonly Instance[], nowMs: number): ReconcileResult | undefined {
+  let next = Infinity;
+  for (const instance of instances) {
+    const at = availableAt(instance, workload.spec);
+    if (at !== undefined && at > nowMs && !isDeleting(instance)) next = Math.min(next, at);
+  }
+  return next === Infinity ? undefined : { requeueAfterMs: next - nowMs + 1 };
 }
 
 function withoutTimes(status: ServedWorkload['status']): unknown {

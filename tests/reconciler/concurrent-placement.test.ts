@@ -48,6 +48,7 @@ test('40 workloads placed at once on agents with room for 12: exactly 12 bound, 
   }
   const reconciler = new Reconciler({ store, link: quietLink(['small', 'big']), workloadConcurrency: 32 });
   await reconciler.start();
+  reconciler.startLeaderControllers();
   t.after(() => reconciler.stop());
   // One transaction of 40 Workloads: every reconcile starts from the same cache, at once. Written
   // as the API would store them, defaults filled in.
@@ -85,6 +86,7 @@ test("the caches hold one copy of a Workload's spec: its Instances' templates ar
   });
   const reconciler = new Reconciler({ store, link: quietLink(['small']) });
   await reconciler.start();
+  reconciler.startLeaderControllers();
   t.after(() => reconciler.stop());
   await store.create({
     apiVersion: 'lattice/v1',

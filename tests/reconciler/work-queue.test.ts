@@ -191,12 +191,12 @@ describe('WorkQueue: retries with backoff', () => {
     run: number;
   }
   const rows: BackoffRow[] = [
-    { name: 'base 5: retried after 5, then 10, then 20 ms', options: { baseBackoffMs: 5 }, failures: 3, want: [0, 5, 15, 35], run: 100 },
+    { name: 'base 5: retried after 5, then 10, then 20 ms', options: { backoff: { initialMs: 5, maxMs: 30_000 } }, failures: 3, want: [0, 5, 15, 35], run: 100 },
     { name: 'base defaults to 5 ms', options: {}, failures: 3, want: [0, 5, 15, 35], run: 100 },
-    { name: 'base 5, max 15: 5, 10, then capped at 15', options: { baseBackoffMs: 5, maxBackoffMs: 15 }, failures: 5, want: [0, 5, 15, 30, 45, 60], run: 100 },
-    { name: 'base 5, max 5: always 5', options: { baseBackoffMs: 5, maxBackoffMs: 5 }, failures: 3, want: [0, 5, 10, 15], run: 100 },
-    { name: 'base 100, max 250', options: { baseBackoffMs: 100, maxBackoffMs: 250 }, failures: 3, want: [0, 100, 300, 550], run: 600 },
-    { name: 'no failure: one run', options: { baseBackoffMs: 5 }, failures: 0, want: [0], run: 100 },
+    { name: 'base 5, max 15: 5, 10, then capped at 15', options: { backoff: { initialMs: 5, maxMs: 15 } }, failures: 5, want: [0, 5, 15, 30, 45, 60], run: 100 },
+    { name: 'base 5, max 5: always 5', options: { backoff: { initialMs: 5, maxMs: 5 } }, failures: 3, want: [0, 5, 10, 15], run: 100 },
+    { name: 'base 100, max 250', options: { backoff: { initialMs: 100, maxMs: 250 } }, failures: 3, want: [0, 100, 300, 550], run: 600 },
+    { name: 'no failure: one run', options: { backoff: { initialMs: 5, maxMs: 30_000 } }, failures: 0, want: [0], run: 100 },
   ];
   for (const row of rows) {
     test(row.name, async () => {
@@ -215,7 +215,7 @@ describe('WorkQueue: retries with backoff', () => {
   test('not retried one millisecond early', async () => {
     const clock = new ManualClock();
     const { handler, times } = flaky(clock, 1);
-    const queue = new WorkQueue(handler, { clock, baseBackoffMs: 5 });
+    const queue = new WorkQueue(handler, { clock, backoff: { initialMs: 5, maxMs: 30_000 } });
     queue.add('a');
     await flush();
     await tick(clock, 4);
@@ -229,7 +229,7 @@ describe('WorkQueue: retries with backoff', () => {
     const clock = new ManualClock();
     // Attempts 1, 2 fail; 3 succeeds; 4 fails; 5 succeeds.
     const { handler, times } = flaky(clock, (_key, attempt) => attempt !== 3 && attempt !== 5);
-    const queue = new WorkQueue(handler, { clock, baseBackoffMs: 5 });
+    const queue = new WorkQueue(handler, { clock, backoff: { initialMs: 5, maxMs: 30_000 } });
     queue.add('a');
     await flush();
     await tick(clock, 50);
@@ -245,7 +245,7 @@ describe('WorkQueue: retries with backoff', () => {
   test('backoff is per key', async () => {
     const clock = new ManualClock();
     const { handler, times } = flaky(clock, (key, attempt) => (key === 'a' ? attempt <= 3 : attempt <= 1));
-    const queue = new WorkQueue(handler, { clock, baseBackoffMs: 5, concurrency: 2 });
+    const queue = new WorkQueue(handler, { clock, backoff: { initialMs: 5, maxMs: 30_000 }, concurrency: 2 });
     queue.add('a');
     await flush();
     await tick(clock, 15);
@@ -266,7 +266,7 @@ describe('WorkQueue: retries with backoff', () => {
         if (clock.now() === 0) throw boom;
         void key;
       },
-      { clock, baseBackoffMs: 5, onError: (key, error) => errors.push([key, error]) },
+      { clock, backoff: { initialMs: 5, maxMs: 30_000 }, onError: (key, error) => errors.push([key, error]) },
     );
     queue.add('a');
     await flush();
@@ -277,7 +277,7 @@ describe('WorkQueue: retries with backoff', () => {
   });
 
   test('a failure while re-added waits for the backoff instead of running right away', async () => {
-    const { clock, calls, queue } = setup({ baseBackoffMs: 5 });
+    const { clock, calls, queue } = setup({ backoff: { initialMs: 5, maxMs: 30_000 } });
     queue.add('a');
     queue.add('a');
     await calls.fail(0);
@@ -373,7 +373,7 @@ describe('WorkQueue: addAfter', () => {
 
 describe('WorkQueue: stop()', () => {
   test('drops queued keys, delayed keys and retries; later adds do nothing', async () => {
-    const { clock, calls, queue } = setup({ concurrency: 1, baseBackoffMs: 5 });
+    const { clock, calls, queue } = setup({ concurrency: 1, backoff: { initialMs: 5, maxMs: 30_000 } });
     queue.add('running');
     queue.add('queued');
     queue.addAfter('delayed', 10);
@@ -429,7 +429,7 @@ describe('WorkQueue: idle()', () => {
   test('waits through a retry backoff', async () => {
     const clock = new ManualClock();
     const { handler, times } = flaky(clock, 2);
-    const queue = new WorkQueue(handler, { clock, baseBackoffMs: 5 });
+    const queue = new WorkQueue(handler, { clock, backoff: { initialMs: 5, maxMs: 30_000 } });
     queue.add('a');
     await flush();
     const settled = watch(queue.idle());
