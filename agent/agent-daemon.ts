@@ -6,6 +6,7 @@
 import { cpus, totalmem } from 'node:os';
 import WebSocket from 'ws';
 import type { AgentFacts, AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
+import { Backoff, type BackoffPolicy } from '../schemas/backoff.ts';
 import { formatFieldErrors, validateServerMessage } from '../schemas/validate.ts';
 import { StatsHistory, type StatsHistoryOptions } from './stats-history.ts';
 import { AgentRequestHandler } from './agent-requests.ts';
@@ -32,8 +33,11 @@ export interface AgentDaemonOptions {
   log?: (message: string) => void;
 }
 
-const MIN_BACKOFF_MS = 200;
-const MAX_BACKOFF_MS = 10_000;
+/**
+ * Reconnects: 400 ms doubling to 10 s, each delay between half and all of that (equal jitter), so
+ * the agents of a control plane that restarts do not all come back in the same instant.
+ */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 400, maxMs: 10_000, jitter: 0.5 };
 /**
  * Refusals of the credential (401) in a row before the agent gives up: it was revoked (the Agent
  * deleted, joined again elsewhere, rotated from another copy). Retrying would never succeed; a
@@ -45,7 +49,7 @@ export class AgentDaemon {
   private socket: WebSocket | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  private readonly reconnects = new Backoff(RECONNECT_BACKOFF);
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   /** Actions run one at a time per instance, in the order they arrived. */
@@ -82,7 +86,7 @@ export class AgentDaemon {
     const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.options.credential()}` } });
     this.socket = socket;
     socket.on('open', () => {
-      this.failures = 0;
+      this.reconnects.reset();
       this.refusedInARow = 0;
       this.send({
         type: 'hello',
@@ -120,9 +124,7 @@ export class AgentDaemon {
         this.revokedOnce?.(what);
         return;
       }
-      this.failures += 1;
-      const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.failures, 10));
-      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      const delay = this.reconnects.next();
       this.log(`disconnected (${code}${reason.length ? ` ${reason}` : ''}); workloads keep running; reconnecting in ${Math.round(delay)} ms`);
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });

@@ -16,6 +16,7 @@ import { LatticeClient } from '../client/api-client.ts';
 import type { ConfigOverrides, ServerConfig } from '../controlplane/config.ts';
 import { etcdPut, findEtcd, startEtcd } from './etcd-peer.ts';
 import { fmt, percentile, printTable } from './report.ts';
+import { limited } from './sim-agent.ts';
 
 const WARMUP_APPLIES = 200;
 const SINGLE_APPLIES = 2000;
@@ -289,12 +290,7 @@ async function watchDelivery(): Promise<WatchFigures> {
 
     // Bounded concurrency: at most WATCH_OPEN_CONCURRENCY handshakes in flight.
     const openStart = nowMs();
-    let nextWatcher = 0;
-    await Promise.all(
-      Array.from({ length: WATCH_OPEN_CONCURRENCY }, async () => {
-        while (nextWatcher < WATCHERS) await open(nextWatcher++);
-      }),
-    );
+    await limited(WATCHERS, WATCH_OPEN_CONCURRENCY, open);
     const openMs = nowMs() - openStart;
 
     const applyLatencies: number[] = [];

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { LatticeClient } from '../client/api-client.ts';
+import { isReadyCondition } from '../schemas/conditions.ts';
 import type { ServerConfig } from '../controlplane/config.ts';
 import { startBenchServer, stopChild, within, type BenchServer, type ServerStats } from './converge-server.ts';
 import { fmt, percentile, printTable } from './report.ts';
@@ -105,7 +106,7 @@ interface AgentObject {
   status?: { conditions?: { type: string; status: string }[]; allocatable?: unknown };
 }
 
-const isReady = (agent: AgentObject) => agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && agent.status.allocatable !== undefined;
+const isReady = (agent: AgentObject) => isReadyCondition(agent) && agent.status?.allocatable !== undefined;
 
 /** Polls GET /agents until `count` agents (or the one named) are Ready with their capacity known. */
 async function waitAgentsReady(server: BenchServer, token: string, count: number, timeoutMs: number, name?: string): Promise<void> {

@@ -2,6 +2,7 @@
 // real WebSocket to /api/v1/agents/connect and speaks the agent protocol
 // (schemas/agent-protocol.schema.json) over an in-memory runtime: a deploy is Running at once,
 // a stop is gone at once. Nothing is validated beyond what it takes to answer.
+import PQueue from 'p-queue';
 import WebSocket from 'ws';
 import type { AgentMessage, ObservedInstance, ServerMessage } from '../schemas/types.gen.ts';
 
@@ -126,14 +127,12 @@ export class SimAgent {
   }
 }
 
-/** Runs op(0..count-1) with at most `concurrency` in flight; rejects on the first failure. */
+/**
+ * Runs op(0..count-1) with at most `concurrency` in flight (registering or connecting thousands of
+ * agents at once would measure the listen backlog, not the server); rejects on the first failure.
+ */
 export async function limited(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) await op(next++);
-    }),
-  );
+  await new PQueue({ concurrency }).addAll(Array.from({ length: count }, (_, i) => () => op(i)));
 }
 
 /** POST /api/v1/agents/register with a join token; resolves with the agent's credential. */

@@ -1,7 +1,7 @@
 // What `apply --wait` says when a workload's process exits or crash-loops instead of coming up:
 // the instance, its exit code and restarts, and the last lines it printed (the run that crashed).
 import type { Instance } from '../schemas/types.gen.ts';
-import { WORKLOAD_LABEL } from '../reconciler/instance-state.ts';
+import { WORKLOAD_LABEL } from '../schemas/labels-and-finalizers.ts';
 import type { Session } from './session.ts';
 
 const LAST_LINES = 10;

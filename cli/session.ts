@@ -4,16 +4,14 @@
 // take a lock around it and adopt a token another process has just refreshed instead of
 // replaying the old refresh token (which the server treats as theft and answers by ending the
 // session).
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { LatticeApiError, LatticeClient } from '../client/api-client.ts';
 import { nodeWebSocket } from '../client/node-websocket.ts';
+import { withLock } from './config-lock.ts';
 import { configPath, readConfig, selectContext, writeConfig, type Context } from './context.ts';
 import { CliError } from './errors.ts';
 
 /** Refresh this long before the access token expires (a token expiring in flight gets a 401, then a refresh). */
 const REFRESH_MARGIN_MS = 1_000;
-const LOCK_WAIT_MS = 10_000;
-const LOCK_STALE_MS = 15_000;
 
 export interface Session {
   client: LatticeClient;
@@ -91,34 +89,4 @@ function makeClient(context: Context, refresh: (() => Promise<string>) | undefin
 
 function expiresSoon(context: Context): boolean {
   return context.expiresAt !== undefined && Date.parse(context.expiresAt) - REFRESH_MARGIN_MS <= Date.now();
-}
-
-/** An exclusive lock file next to the config; a lock left by a crashed process goes stale. */
-async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      closeSync(openSync(lockPath, 'wx', 0o600));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const age = Date.now() - (statSafe(lockPath) ?? Date.now());
-      if (age > LOCK_STALE_MS) rmSync(lockPath, { force: true });
-      else if (Date.now() > deadline) throw new CliError(`another lattice process holds ${lockPath}; if none is running, remove the file`);
-      else await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockPath, { force: true });
-  }
-}
-
-function statSafe(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
 }

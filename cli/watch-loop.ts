@@ -3,10 +3,13 @@
 // has been compacted (410). Gives up after a few reconnects in a row that deliver nothing.
 import type { WatchParams } from '../client/api-client.ts';
 import type { ObjectEvent, WatchMessage } from '../schemas/types.gen.ts';
+import { backoffDelay } from '../schemas/backoff.ts';
 import { CliError } from './errors.ts';
 import type { Session } from './session.ts';
 
 const MAX_SILENT_RECONNECTS = 5;
+/** Between reconnects: 250 ms after a connection that delivered, doubling with each silent one. */
+const RECONNECT_BACKOFF = { initialMs: 250, maxMs: 5_000 };
 
 export interface WatchLoop extends AsyncIterable<ObjectEvent> {
   stop(): void;
@@ -41,7 +44,7 @@ export function watchLoop(session: Session, params: WatchParams): WatchLoop {
         const { code, reason } = await stream.closed;
         silent = delivered ? 0 : silent + 1;
         if (silent >= MAX_SILENT_RECONNECTS) throw new CliError(`the watch connection to ${session.context.server} keeps closing (last: ${code}${reason ? ` ${reason}` : ''}); check the server and your access`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** silent)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(silent, RECONNECT_BACKOFF)));
       }
     },
   };

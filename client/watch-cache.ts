@@ -3,6 +3,7 @@
 // watch from it, resume from the last revision seen after a dropped connection, and list again
 // only when the server says that revision is gone (ERROR 410). Plain TypeScript on the client's
 // fetch and WebSocket, so it runs in Node and in the browser alike.
+import { Backoff } from '../schemas/backoff.ts';
 import { KINDS, type KindName } from '../schemas/kinds.ts';
 import type { LatticeObject, WatchMessage } from '../schemas/types.gen.ts';
 import { LatticeApiError, type LatticeClient, type WatchStream } from './api-client.ts';
@@ -20,7 +21,7 @@ export interface WatchCacheOptions {
   /** One namespace; all the caller's namespaces when absent. */
   namespace?: string;
   labelSelector?: string;
-  /** First retry delay after a failure; doubles up to maxRetryMs. Each delay gets ±20 % jitter. */
+  /** First retry delay after a failure; doubles up to maxRetryMs. Each is jittered down by up to a fifth. */
   retryMs?: number;
   maxRetryMs?: number;
   /**
@@ -141,7 +142,8 @@ export class WatchCache<T extends LatticeObject = LatticeObject> {
   }
 
   private async loop(run: number): Promise<void> {
-    let delay = this.options.retryMs;
+    // Jittered, so the browser tabs and CLIs that lost the same server do not retry in step.
+    const backoff = new Backoff({ initialMs: this.options.retryMs, maxMs: this.options.maxRetryMs, jitter: 0.2 });
     while (run === this.run) {
       try {
         if (this.revision === undefined) await this.relist(run);
@@ -150,17 +152,16 @@ export class WatchCache<T extends LatticeObject = LatticeObject> {
         if (outcome === 'gone') {
           // Nothing wrong with the connection: list again straight away.
           this.revision = undefined;
-          delay = this.options.retryMs;
+          backoff.reset();
           continue;
         }
-        if (outcome === 'dropped') delay = this.options.retryMs; // it was open: retry soon
+        if (outcome === 'dropped') backoff.reset(); // it was open: retry soon
       } catch (error) {
         this.error = error instanceof Error ? error : new Error(String(error));
       }
       if (run !== this.run) return;
       this.setStatus('reconnecting');
-      await this.sleep(delay * (0.8 + Math.random() * 0.4));
-      delay = Math.min(delay * 2, this.options.maxRetryMs);
+      await this.sleep(backoff.next());
     }
   }
 

@@ -4,10 +4,13 @@ import { ownValue } from '../schemas/own-value.ts';
 import type { DeploySpec, Instance, Secret } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
+import type { Controller } from './controller.ts';
 import type { ObjectCache } from './object-cache.ts';
 import { planAgentActions } from './plan-agent-actions.ts';
 
-export class AgentSyncController {
+export class AgentSyncController implements Controller {
+  readonly name = 'agent-sync';
+
   constructor(
     private readonly deps: { store: ObjectStore; instances: ObjectCache<Instance>; link: AgentLink },
   ) {}
@@ -30,7 +33,7 @@ export class AgentSyncController {
       const reclaim = await this.reclaimsVolumes(bound.find((i) => i.metadata.uid === uid));
       link.send(agent, { type: 'stop', uid, ...(reclaim ? { reclaimVolumes: true } : {}) });
     }
-    // Retried with back-off; the instance's status message says what it waits for.
+    // An error, so the loop retries it with back-off; the instance's status message says what it waits for.
     if (unresolved.length > 0) throw new Error(unresolved.join('; '));
   }
 

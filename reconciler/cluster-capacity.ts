@@ -5,7 +5,7 @@
 // at the same time never fill an agent past its capacity.
 import type { Instance, ResourceList, ServedAgent } from '../schemas/types.gen.ts';
 import { isAgentReady, isDeleting } from './instance-state.ts';
-import { parseCpu, parseMemory } from './quantity.ts';
+import { parseCpu, parseMemory } from '../schemas/quantity.ts';
 import { runsFor, type SchedulingAgent } from './scheduler.ts';
 import type { ResourceAmount } from './types.ts';
 

@@ -1,9 +1,6 @@
 // Readings of Instances (and Agents) the controllers share.
 import type { Agent, Instance, WorkloadSpec } from '../schemas/types.gen.ts';
-
-export const INSTANCE_FINALIZER = 'lattice.dev/stopped-on-agent';
-export const WORKLOAD_FINALIZER = 'lattice.dev/instances-stopped';
-export const WORKLOAD_LABEL = 'lattice.dev/workload';
+import { isReadyCondition } from '../schemas/conditions.ts';
 
 export function isDeleting(instance: Instance): boolean {
   return instance.metadata.deletionTimestamp !== undefined;
@@ -46,5 +43,5 @@ export function isScheduled(instance: Instance): boolean {
 
 /** An Agent whose Ready condition is True (heartbeating, as the lifecycle controller judges it). */
 export function isAgentReady(agent: Agent): boolean {
-  return agent.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  return isReadyCondition(agent);
 }

@@ -12,7 +12,8 @@
 import { selectorFromMap } from '../store/label-selector.ts';
 import type { LabelSelector } from '../store/label-selector.ts';
 import type { WorkloadSpec } from '../schemas/types.gen.ts';
-import { formatCpu, formatMemory, requestOf } from './quantity.ts';
+import { formatCpu, formatMemory } from '../schemas/quantity.ts';
+import { requestOf } from './quantity.ts';
 import type { ResourceAmount } from './types.ts';
 
 export type Runtime = 'docker' | 'process';

@@ -1,16 +1,7 @@
 // A Workload's status from its instances: pure, so the controller writes only when it changes.
-import type { Condition, Instance, ServedWorkload, WorkloadStatus } from '../schemas/types.gen.ts';
+import type { Instance, ServedWorkload, WorkloadStatus } from '../schemas/types.gen.ts';
+import { transitioned, type ConditionFacts } from '../schemas/conditions.ts';
 import { isAvailable, isDeleting, isLost, isScheduled } from './instance-state.ts';
-
-type ConditionFacts = Required<Omit<Condition, 'lastTransitionTime'>>;
-
-function condition(previous: Condition[] | undefined, next: ConditionFacts, now: string): Condition {
-  const before = previous?.find((c) => c.type === next.type);
-  const lastTransitionTime = before && before.status === next.status && before.lastTransitionTime ? before.lastTransitionTime : now;
-  // One literal, not a spread of next: V8 gave each spread copy a hidden class of its own, and
-  // the caches keep two conditions per Workload (6 MB of heap holding 10,000 Workloads).
-  return { type: next.type, status: next.status, reason: next.reason, message: next.message, lastTransitionTime };
-}
 
 export function workloadStatus(workload: ServedWorkload, instances: readonly Instance[], desiredHash: string, now: string): WorkloadStatus {
   const { replicas } = workload.spec;
@@ -52,9 +43,9 @@ export function workloadStatus(workload: ServedWorkload, instances: readonly Ins
     readyReplicas: ready.length,
     updatedReplicas: updated.length,
     conditions: [
-      condition(previous, { type: 'Available', status: ready.length >= replicas ? 'True' : 'False', reason: ready.length >= replicas ? 'MinimumReplicasReady' : 'MinimumReplicasUnavailable', message: `${ready.length}/${replicas} ready` }, now),
-      condition(previous, { type: 'Progressing', status: phase === 'Running' ? 'False' : 'True', reason, message }, now),
-      ...(tunnel ? [condition(previous, tunnel, now)] : []),
+      transitioned(previous, { type: 'Available', status: ready.length >= replicas ? 'True' : 'False', reason: ready.length >= replicas ? 'MinimumReplicasReady' : 'MinimumReplicasUnavailable', message: `${ready.length}/${replicas} ready` }, now),
+      transitioned(previous, { type: 'Progressing', status: phase === 'Running' ? 'False' : 'True', reason, message }, now),
+      ...(tunnel ? [transitioned(previous, tunnel, now)] : []),
     ],
     ...(endpoints.length > 0 ? { endpoints } : {}),
   };

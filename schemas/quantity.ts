@@ -1,6 +1,7 @@
-// Parsing resource quantities (Kubernetes notation) into canonical units, millicores and bytes:
-// the forms the schema accepts (common.schema.json's CpuQuantity and MemoryQuantity). Shared by
-// the reconciler (scheduling) and the agent (container limits).
+// Resource quantities (Kubernetes notation) in canonical units, millicores and bytes, parsed from
+// the forms the schema accepts (common.schema.json's CpuQuantity and MemoryQuantity) and written
+// back. Exact, in integers: the reconciler schedules with them, the agent sets limits with them,
+// the control plane reads its config with them, the CLI and the UI print them.
 
 const CPU = /^(?:(\d+)m|(\d+)(?:\.(\d{1,3}))?)$/;
 const MEMORY = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
@@ -32,4 +33,43 @@ export function parseMemory(q: string): number {
   const match = MEMORY.exec(q);
   if (!match) throw new RangeError(`${JSON.stringify(q)} is not a memory quantity such as "256Mi", "1Gi" or "500M"`);
   return Number(BigInt(match[1]!) * MEMORY_UNITS[match[2] ?? '']!);
+}
+
+/** Millicores as Kubernetes prints them: whole cores plain ("2"), otherwise in millicores ("1500m"). */
+export function formatCpu(milli: number): string {
+  const m = Math.max(0, Math.ceil(milli));
+  return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
+}
+
+const BINARY: readonly [string, number][] = [['Ti', 1024 ** 4], ['Gi', 1024 ** 3], ['Mi', 1024 ** 2], ['Ki', 1024]];
+const DECIMAL: readonly [string, number][] = [['T', 1000 ** 4], ['G', 1000 ** 3], ['M', 1000 ** 2], ['k', 1000]];
+
+/**
+ * Bytes for messages: exact in the unit that gives the smallest number ("256Mi", "500M", "2T";
+ * binary on a tie), else plain below 1Ki ("1023"); any other amount is approximated
+ * in the largest binary unit, rounded down to one decimal ("3.5Gi"), so it never overstates.
+ */
+export function formatMemory(bytes: number): string {
+  const b = Math.max(0, Math.floor(bytes));
+  if (b === 0) return '0';
+  // Of the exact forms, the one with the smallest number ("2T", not "1953125000Ki"); binary on a tie.
+  let exact: [number, string] | undefined;
+  for (const [unit, size] of [...BINARY, ...DECIMAL]) {
+    if (b >= size && b % size === 0 && (exact === undefined || b / size < exact[0])) exact = [b / size, unit];
+  }
+  return exact ? `${exact[0]}${exact[1]}` : inLargestBinaryUnit(b, Math.floor);
+}
+
+/**
+ * Bytes to read at a glance (measured usage, chart axes), where an exact form would be long
+ * ("46272Ki" for a page-aligned reading): the largest binary unit to the nearest tenth ("45.2Mi").
+ */
+export function approximateMemory(bytes: number): string {
+  return inLargestBinaryUnit(Math.max(0, bytes), Math.round);
+}
+
+/** "1.5Gi"; plain below 1Ki ("900"). */
+function inLargestBinaryUnit(bytes: number, round: (n: number) => number): string {
+  const binary = BINARY.find(([, size]) => bytes >= size);
+  return binary ? `${round((bytes / binary[1]) * 10) / 10}${binary[0]}` : String(round(bytes));
 }

@@ -4,16 +4,12 @@
 // server never serves a half-written build.
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
-
-// This module runs from ui/ (the sources) or from dist/ (the bundle, a sibling of ui/).
-const here = dirname(fileURLToPath(import.meta.url));
-export const UI_ROOT = existsSync(join(here, 'index.html')) ? here : join(here, '..', 'ui');
-export const UI_DIST = join(UI_ROOT, 'dist');
+import { UI_DIST, UI_ROOT } from '../schemas/ui-location.ts';
 
 /** What the bundle is made of: the UI itself and the shared code it imports. */
-const SOURCES = [join(UI_ROOT, 'index.html'), join(UI_ROOT, 'src'), join(UI_ROOT, 'public'), join(UI_ROOT, 'build.ts'), join(UI_ROOT, '..', 'client'), join(UI_ROOT, '..', 'schemas', 'label-selector.ts')];
+const SOURCES = [join(UI_ROOT, 'index.html'), join(UI_ROOT, 'src'), join(UI_ROOT, 'public'), join(UI_ROOT, 'build.ts'), join(UI_ROOT, '..', 'client'), join(UI_ROOT, '..', 'schemas', 'label-selector.ts'), join(UI_ROOT, '..', 'schemas', 'quantity.ts'), join(UI_ROOT, '..', 'schemas', 'backoff.ts')];
 
 export async function buildUi(outDir = UI_DIST): Promise<void> {
   const { build } = await import('vite');

@@ -5,6 +5,7 @@
 // A failed tunnel is retried with back-off; it closes when the instance stops.
 import type { Condition, PortSpec } from '../../schemas/types.gen.ts';
 import { backoffDelay } from '../../schemas/backoff.ts';
+import { setCondition, transitioned, type ConditionFacts } from '../../schemas/conditions.ts';
 import { ChangeFanout } from '../runtime/runtime-support.ts';
 import type { AgentRuntime, DeploySpec, InstanceStats, LogOptions, ObservedInstance, StopOptions } from '../runtime/types.ts';
 import type { Tunnel, TunnelProvider } from './tunnel-provider.ts';
@@ -46,7 +47,8 @@ function targetOf(url: string): { host: string; port: number } | undefined {
 export class TunnelingRuntime implements AgentRuntime {
   readonly runtimes: AgentRuntime['runtimes'];
   private readonly tunnels = new Map<string, Map<string, PortTunnel>>();
-  private readonly transitions = new Map<string, { status: Condition['status']; at: string }>();
+  /** Each instance's last TunnelReady: its lastTransitionTime is kept while the status is. */
+  private readonly tunnelReady = new Map<string, Condition>();
   private readonly changes = new ChangeFanout();
   private readonly unsubscribe: () => void;
   private generation = 0;
@@ -196,7 +198,7 @@ export class TunnelingRuntime implements AgentRuntime {
   private async closeTunnels(uid: string): Promise<void> {
     const byPort = this.tunnels.get(uid);
     this.tunnels.delete(uid);
-    this.transitions.delete(uid);
+    this.tunnelReady.delete(uid);
     await Promise.all([...(byPort?.values() ?? [])].map((entry) => this.release(entry)));
   }
 
@@ -211,7 +213,7 @@ export class TunnelingRuntime implements AgentRuntime {
       ? [...instance.endpoints, ...entries.flatMap(({ name, entry }) => (entry?.status === 'open' && entry.url ? [{ port: name, url: entry.url, expose: 'tunnel' as const }] : []))]
       : instance.endpoints;
     const failed = entries.filter(({ entry }) => entry?.status === 'failed');
-    let condition: Omit<Condition, 'lastTransitionTime'>;
+    let condition: ConditionFacts;
     if (failed.length > 0) {
       const noProvider = !this.options.provider;
       condition = {
@@ -226,9 +228,9 @@ export class TunnelingRuntime implements AgentRuntime {
       // Not ready (a failing health check, too): the host endpoint is not listed, nor the tunnel to it.
       condition = { type: 'TunnelReady', status: 'Unknown', reason: ready ? 'TunnelOpening' : 'WaitingForEndpoint', message: ready ? 'opening the tunnel' : 'the tunnel is listed once the instance is ready' };
     }
-    const previous = this.transitions.get(instance.uid);
-    const at = previous && previous.status === condition.status ? previous.at : (this.options.now?.() ?? new Date()).toISOString();
-    this.transitions.set(instance.uid, { status: condition.status, at });
-    return { ...instance, endpoints, conditions: [...(instance.conditions ?? []).filter((c) => c.type !== 'TunnelReady'), { ...condition, lastTransitionTime: at }] };
+    const previous = this.tunnelReady.get(instance.uid);
+    const stamped = transitioned(previous && [previous], condition, (this.options.now?.() ?? new Date()).toISOString());
+    this.tunnelReady.set(instance.uid, stamped);
+    return { ...instance, endpoints, conditions: setCondition(instance.conditions, stamped) };
   }
 }

@@ -2,7 +2,7 @@
 // their agents measure), endpoints and events.
 import type { Command } from 'commander';
 import type { Agent, Instance, ServedEvent, ServedSecret, ServedWorkload } from '../../schemas/types.gen.ts';
-import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
+import { WORKLOAD_LABEL } from '../../schemas/labels-and-finalizers.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
 import { KIND_HELP, kindAndName } from '../kinds.ts';

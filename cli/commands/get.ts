@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { KindInfo } from '../../schemas/kinds.ts';
 import type { Instance, ServedLatticeObject } from '../../schemas/types.gen.ts';
-import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
+import { WORKLOAD_LABEL } from '../../schemas/labels-and-finalizers.ts';
 import { examples, print, sessionFor } from '../command-kit.ts';
 import { CliError } from '../errors.ts';
 import { KIND_HELP, kindAndName, objectRef } from '../kinds.ts';

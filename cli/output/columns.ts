@@ -1,7 +1,8 @@
 // The columns `lattice get` prints per kind (and the extra ones of -o wide).
 import type { Agent, Instance, LatticeObject, Secret, ServedEvent, ServedLatticeObject, ServedWorkload, Workload } from '../../schemas/types.gen.ts';
 import type { KindName } from '../../schemas/kinds.ts';
-import { formatMemory, parseMemory } from '../../reconciler/quantity.ts';
+import { formatMemory, parseMemory } from '../../schemas/quantity.ts';
+import { isReadyCondition } from '../../schemas/conditions.ts';
 import { age } from '../duration.ts';
 import type { Row } from './table.ts';
 
@@ -20,10 +21,6 @@ interface Columns<T> {
 }
 
 const none = '<none>';
-
-export function isReady(object: { status?: { conditions?: { type: string; status: string }[] } }): boolean {
-  return object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
 
 export function workloadStatus(w: Workload): string {
   return w.metadata.deletionTimestamp ? 'Terminating' : (w.status?.phase ?? 'Pending');
@@ -85,7 +82,7 @@ const agents: Columns<Agent> = {
   wide: ['ADDRESS', 'CPU', 'MEMORY', 'OWNER', 'LABELS'],
   row: (a, c) => [
     a.metadata.name,
-    `${isReady(a) ? 'Ready' : 'NotReady'}${a.spec.unschedulable ? ',SchedulingDisabled' : ''}`,
+    `${isReadyCondition(a) ? 'Ready' : 'NotReady'}${a.spec.unschedulable ? ',SchedulingDisabled' : ''}`,
     a.status?.runtimes?.join(',') || none,
     age(a.metadata.creationTimestamp, c.now),
     a.status?.version ?? none,

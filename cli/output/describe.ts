@@ -1,7 +1,8 @@
 // `lattice describe` pages: the object's fields in words, then the related objects as tables.
 import type { Agent, Condition, Instance, LatticeObject, ServedEvent, ServedSecret, ServedWorkload, ServedWorkloadSpec, WorkloadSpec, WorkloadStats } from '../../schemas/types.gen.ts';
 import { age } from '../duration.ts';
-import { commandLine, isReady, readableMemory, workloadStatus } from './columns.ts';
+import { isReadyCondition } from '../../schemas/conditions.ts';
+import { commandLine, readableMemory, workloadStatus } from './columns.ts';
 import { formatTable, type Row } from './table.ts';
 import { cpuText, memoryText } from './top.ts';
 
@@ -147,7 +148,7 @@ export function describeAgent(a: Agent, instances: readonly Instance[], now = Da
     ['Labels', map(a.metadata.labels)],
     ['Created', when(a.metadata.creationTimestamp, now)],
     ['Owner', a.spec.owner ? `${a.spec.owner} (private agent)` : '<shared>'],
-    ['Status', `${isReady(a) ? 'Ready' : 'NotReady'}${a.spec.unschedulable ? ', SchedulingDisabled' : ''}`],
+    ['Status', `${isReadyCondition(a) ? 'Ready' : 'NotReady'}${a.spec.unschedulable ? ', SchedulingDisabled' : ''}`],
     ['Last heartbeat', when(s?.lastHeartbeatTime, now)],
     ['Address', s?.address],
     ['Version', s?.version],

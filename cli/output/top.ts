@@ -1,7 +1,7 @@
 // `lattice top`: what each instance uses (the agents measure it, GET …/stats), summed per workload
 // or per agent, as kubectl top prints it: CPU in cores or millicores, memory in whole Mi.
 import type { Agent, Workload, WorkloadStats } from '../../schemas/types.gen.ts';
-import { formatCpu } from '../../reconciler/quantity.ts';
+import { formatCpu } from '../../schemas/quantity.ts';
 import type { Row } from './table.ts';
 
 export type TopKind = 'workloads' | 'instances' | 'agents';

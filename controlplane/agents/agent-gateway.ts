@@ -6,10 +6,11 @@ import type { WebSocket } from 'ws';
 import { sendBatched } from '../socket-batching.ts';
 import type { AgentFacts, Condition, Instance, InstanceStatus, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
 import { formatFieldErrors, validateAgentMessage } from '../../schemas/validate.ts';
+import { setCondition, upsertCondition } from '../../schemas/conditions.ts';
 import type { ObjectStore } from '../../store/types.ts';
 import type { AgentChange, AgentLink } from '../../reconciler/agent-link.ts';
 import { NOTHING_IN_FLIGHT, type InFlight } from '../../reconciler/plan-agent-actions.ts';
-import { INSTANCE_FINALIZER } from '../../reconciler/instance-state.ts';
+import { INSTANCE_FINALIZER } from '../../schemas/labels-and-finalizers.ts';
 import { AgentRequests } from './agent-requests.ts';
 
 interface Connection {
@@ -194,7 +195,7 @@ export class AgentGateway implements AgentLink {
       const current = await this.deps.store.get(key);
       const status = (current.status ?? {}) as { conditions?: Condition[] };
       const condition: Condition = { type: 'SecondConnection', status: 'True', reason: 'CredentialReused', message, lastTransitionTime: now };
-      await this.deps.store.updateStatus(key, { ...status, conditions: [...(status.conditions ?? []).filter((c) => c.type !== 'SecondConnection'), condition] });
+      await this.deps.store.updateStatus(key, { ...status, conditions: setCondition(status.conditions, condition) });
     } catch (error) {
       this.deps.log.error(error, `agent ${agent}: recording a second connection failed`);
     }
@@ -203,17 +204,14 @@ export class AgentGateway implements AgentLink {
   private async markReady(agent: string, facts: AgentFacts | undefined): Promise<void> {
     const key = { kind: 'Agent', name: agent };
     const current = await this.deps.store.get(key);
-    const status = (current.status ?? {}) as Record<string, unknown> & { conditions?: { type: string; status: string }[] };
+    const status = (current.status ?? {}) as Record<string, unknown> & { conditions?: Condition[] };
     const now = this.deps.now().toISOString();
-    const wasReady = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     // A hello replaces every fact: one it no longer reports (docker gone) goes.
     const { dockerNetwork: _reported, ...kept } = status;
     const next = {
       ...(facts ? { ...kept, ...agentFactsStatus(facts) } : status),
       lastHeartbeatTime: now,
-      conditions: wasReady
-        ? status.conditions
-        : [...(status.conditions ?? []).filter((c) => c.type !== 'Ready'), { type: 'Ready', status: 'True', reason: 'AgentConnected', message: 'connected and heartbeating', lastTransitionTime: now }],
+      conditions: upsertCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'AgentConnected', message: 'connected and heartbeating' }, now),
     };
     await this.deps.store.updateStatus(key, next);
   }

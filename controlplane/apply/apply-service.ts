@@ -6,7 +6,7 @@ import { canUseNamespace, defaultNamespace, type Principal } from '../auth/princ
 import { writeRefusal } from '../access.ts';
 import { ApiError, forbidden, invalid } from '../errors.ts';
 import { recordEvent } from '../../reconciler/events.ts';
-import { WORKLOAD_FINALIZER } from '../../reconciler/instance-state.ts';
+import { WORKLOAD_FINALIZER } from '../../schemas/labels-and-finalizers.ts';
 import { planApply } from './plan-apply.ts';
 import { planPlacement } from './plan-placement.ts';
 import type { ApplyResult, ApplyResultItem, FieldError, Instance, ResourceList, Secret, ServedAgent, ServedWorkload } from '../../schemas/types.gen.ts';

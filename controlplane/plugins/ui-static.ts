@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fp from 'fastify-plugin';
-import { UI_DIST } from '../../ui/build.ts';
+import { UI_DIST } from '../../schemas/ui-location.ts';
 import { ApiError, notFound } from '../errors.ts';
 
 export interface UiStaticOptions {

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Instance, WorkloadStats } from '../../schemas/types.gen.ts';
-import { WORKLOAD_LABEL } from '../../reconciler/instance-state.ts';
+import { WORKLOAD_LABEL } from '../../schemas/labels-and-finalizers.ts';
 import { canUseNamespace } from '../auth/principal.ts';
 import { ApiError, forbidden, notFound } from '../errors.ts';
 import { AgentRequestError, type LogStream } from '../agents/agent-requests.ts';

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../db-schema.ts';
+import { Backoff } from '../../schemas/backoff.ts';
 import { migrate } from '../migrations/index.ts';
 import type { DialectAdapter } from './adapter.ts';
 
@@ -58,7 +59,8 @@ function sqlState(error: unknown): string {
 async function listenForCommits(connectionString: string, onCommit: () => void): Promise<() => Promise<void>> {
   let stopped = false;
   let client: pg.Client | undefined;
-  let retryDelay = 50;
+  // One connection per server, so no jitter: back soon after a blip, at most every 2 s while down.
+  const backoff = new Backoff({ initialMs: 50, maxMs: 2000 });
   let retryTimer: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
@@ -79,7 +81,7 @@ async function listenForCommits(connectionString: string, onCommit: () => void):
       throw error;
     }
     client = next;
-    retryDelay = 50;
+    backoff.reset();
     onCommit();
   };
   const reconnect = (): void => {
@@ -87,11 +89,8 @@ async function listenForCommits(connectionString: string, onCommit: () => void):
     if (stopped || retryTimer) return;
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      connect().catch(() => {
-        retryDelay = Math.min(retryDelay * 2, 2000);
-        reconnect();
-      });
-    }, retryDelay);
+      connect().catch(reconnect);
+    }, backoff.next());
   };
 
   await connect();

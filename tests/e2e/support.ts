@@ -19,6 +19,7 @@ import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { build } from '../../controlplane/app.ts';
 import type { ConfigOverrides } from '../../controlplane/config.ts';
 import type { Agent, Instance, Workload } from '../../schemas/types.gen.ts';
+import { WORKLOAD_LABEL } from '../../schemas/labels-and-finalizers.ts';
 import { assertStaysOnLoopback } from '../support/loopback-only.ts';
 import { ADMIN, startTestServer } from '../support/server.ts';
 import { freePort, isAlive } from '../agent/process-helpers.ts';
@@ -29,7 +30,6 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const LATTICE_BIN = join(REPO, 'bin', 'lattice.js');
 export const NODE = process.execPath;
 export const HELLO_YAML = readFileSync(join(REPO, 'examples', 'hello.yaml'), 'utf8');
-export const WORKLOAD_LABEL = 'lattice.dev/workload';
 
 /**
  * Agent timings: NotReady 2 s after the last heartbeat, instances Lost 2 s later. Agents are

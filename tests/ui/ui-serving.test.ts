@@ -12,7 +12,8 @@ import '../../controlplane/fastify-types.ts';
 import { ServerMetrics } from '../../controlplane/metrics.ts';
 import { httpHygienePlugin } from '../../controlplane/plugins/http-hygiene.ts';
 import { uiStaticPlugin } from '../../controlplane/plugins/ui-static.ts';
-import { UI_DIST, ensureUiBuilt, isUiFresh } from '../../ui/build.ts';
+import { UI_DIST } from '../../schemas/ui-location.ts';
+import { ensureUiBuilt, isUiFresh } from '../../ui/build.ts';
 import { rawRequest, startTestServer } from '../support/server.ts';
 
 test('the UI at / and at every view path; its files by path; /api untouched', async (t) => {

@@ -1,5 +1,6 @@
-// How the UI writes times and quantities: ages like kubectl's, CPU and memory in Kubernetes
-// notation. Pure, so they are tested under node.
+// How the UI writes times and reads quantities: ages like kubectl's, CPU and memory requests it
+// may not be able to parse. Pure, so they are tested under node.
+import { parseCpu, parseMemory } from '../../schemas/quantity.ts';
 
 /** "45s", "5m", "3h", "2d" since iso; "—" when unknown. */
 export function age(iso: string | undefined, nowMs: number): string {
@@ -14,36 +15,26 @@ export function age(iso: string | undefined, nowMs: number): string {
   return `${Math.floor(hours / 24)}d`;
 }
 
-// The schema's CpuQuantity and MemoryQuantity forms (schemas/common.schema.json).
-const CPU = /^(?:(\d+)m|(\d+(?:\.\d{1,3})?))$/;
-const MEMORY = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const MEMORY_UNIT: Readonly<Record<string, number>> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+// Quantities are parsed and written by schemas/quantity.ts, exactly; the UI only tolerates what
+// it cannot parse (it shows what it can rather than fail a whole view).
 
 /** Millicores, or undefined for something that is not a CPU quantity. */
 export function milliCpu(quantity: string | undefined): number | undefined {
-  const match = quantity === undefined ? null : CPU.exec(quantity);
-  if (!match) return undefined;
-  return match[1] !== undefined ? Number(match[1]) : Math.round(Number(match[2]) * 1000);
+  return tolerant(parseCpu, quantity);
 }
 
 /** Bytes, or undefined for something that is not a memory quantity. */
 export function memoryBytes(quantity: string | undefined): number | undefined {
-  const match = quantity === undefined ? null : MEMORY.exec(quantity);
-  return match ? Number(match[1]) * MEMORY_UNIT[match[2] ?? '']! : undefined;
+  return tolerant(parseMemory, quantity);
 }
 
-/** "250m", "2", "1.5" (cores). */
-export function formatCpu(milli: number): string {
-  if (milli % 1000 === 0) return String(milli / 1000);
-  return milli < 1000 ? `${Math.round(milli)}m` : String(Math.round(milli / 100) / 10);
-}
-
-/** Binary units, one decimal at most: "512Mi", "1.5Gi", "900". */
-export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
-    if (bytes >= size) return `${Math.round((bytes / size) * 10) / 10}${unit}`;
+function tolerant(parse: (quantity: string) => number, quantity: string | undefined): number | undefined {
+  if (quantity === undefined) return undefined;
+  try {
+    return parse(quantity);
+  } catch {
+    return undefined;
   }
-  return String(Math.round(bytes));
 }
 
 /** Only http(s) endpoints become links: a URL such as javascript:… is shown as text. */

@@ -3,8 +3,6 @@
 import type { Agent, Condition, Endpoint, Event, Instance, ServedAgent, ServedWorkload, ServedWorkloadSpec, Workload } from '../../schemas/types.gen.ts';
 import { memoryBytes, milliCpu } from './format.ts';
 
-export const WORKLOAD_LABEL = 'lattice.dev/workload';
-
 export type LabelMatcher = (labels: Readonly<Record<string, string>> | undefined) => boolean;
 
 export interface WorkloadRow {

@@ -4,7 +4,8 @@
 // restart. It renders what its parent and its LogController hold; it fetches nothing itself.
 import { LitElement, css, html, svg } from 'lit';
 import type { Instance, StatsSample, Workload, WorkloadStats } from '../../../schemas/types.gen.ts';
-import { formatBytes, formatCpu, memoryBytes, milliCpu } from '../format.ts';
+import { approximateMemory, formatCpu } from '../../../schemas/quantity.ts';
+import { memoryBytes, milliCpu } from '../format.ts';
 import { LogController } from '../instance-controllers.ts';
 import { chartOf } from '../instance-usage.ts';
 import { session } from '../session.ts';
@@ -121,7 +122,7 @@ export class InstancePanel extends LitElement {
         : ''}
       <div class="charts">
         ${this.chart('cpu', 'CPU', series, (s) => s.cpuCores * 1000, milliCpu(this.workload.spec.resources?.cpu), (v) => formatCpu(Math.round(v)))}
-        ${this.chart('memory', 'Memory', series, (s) => s.memoryBytes, memoryBytes(this.workload.spec.resources?.memory), formatBytes)}
+        ${this.chart('memory', 'Memory', series, (s) => s.memoryBytes, memoryBytes(this.workload.spec.resources?.memory), approximateMemory)}
       </div>
       ${unenforced ? html`<div class="unenforced">${unenforced.message}</div>` : ''}
       <div class="controls">
