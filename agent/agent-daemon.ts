@@ -9,7 +9,7 @@ import type { AgentFacts, AgentMessage, ServerMessage } from '../schemas/types.g
 import { Backoff, type BackoffPolicy } from '../schemas/backoff.ts';
 import { formatFieldErrors, validateServerMessage } from '../schemas/validate.ts';
 import { StatsHistory, type StatsHistoryOptions } from './stats-history.ts';
-import { AgentRequestHandler } from './agent-requests.ts';
+import { AgentRequestHandler } from './answer-requests.ts';
 import type { AgentRuntime } from './runtime/types.ts';
 
 export interface AgentDaemonOptions {

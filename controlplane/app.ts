@@ -10,7 +10,10 @@ import './fastify-types.ts';
 import { lazyValidatorFactory } from './lazy-validators.ts';
 import { ServerMetrics } from './metrics.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { httpHygienePlugin } from './plugins/http-hygiene.ts';
+import { bodyParsersPlugin } from './plugins/body-parsers.ts';
+import { errorAnswersPlugin } from './plugins/error-answers.ts';
+import { requestMetricsPlugin } from './plugins/request-metrics.ts';
+import { responseHeadersPlugin } from './plugins/response-headers.ts';
 import { storePlugin } from './plugins/store.ts';
 import { uiStaticPlugin } from './plugins/ui-static.ts';
 import { applyRoutes } from './routes/apply-routes.ts';
@@ -49,14 +52,18 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     bodyLimit: config.bodyLimitBytes,
     trustProxy: false,
     // validateSchema: route schemas are constants of this code, so checking them against the
-    // JSON Schema meta-schema (70 ms, at the first compile) finds nothing the route tests miss.
+    // JSON Schema meta-schema (a cost at the first compile, on start-up's path) finds nothing
+    // the route tests miss.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, validateSchema: false } },
     schemaController: { compilersFactory: { buildValidator: lazyValidatorFactory() } },
     forceCloseConnections: true,
   });
   app.decorate('config', config);
   app.decorate('now', options.now ?? (() => new Date()));
-  await app.register(httpHygienePlugin);
+  await app.register(errorAnswersPlugin);
+  await app.register(responseHeadersPlugin);
+  await app.register(bodyParsersPlugin);
+  await app.register(requestMetricsPlugin);
   await app.register(storePlugin, { store: options.store });
   app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision()));
   await app.register(authPlugin);

@@ -7,7 +7,7 @@
 // a watcher still sends it. Newcomers share it while the store has not moved, and for a second
 // even when it has: a list a little older is as good a start, since the watch goes on from its
 // revision and what changed since arrives as events. (With the controllers writing every few
-// milliseconds, asking for the same revision gave each of 300 watchers a list of its own: 1.3 GB.)
+// milliseconds, asking for the same revision gave each of 300 watchers a list of its own.)
 import type { ListResult, ObjectStore, StoredObject } from '../store/types.ts';
 
 export interface SharedListQuery {

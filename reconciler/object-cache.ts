@@ -2,7 +2,7 @@
 // copy with indexes and telling handlers what changed. A watch that falls behind compaction
 // (Gone) relists and reports the difference, so nothing is ever missed.
 import type { ObjectStore, StoredObject } from '../store/types.ts';
-import { handOut } from '../store/frozen.ts';
+import { frozenInTests } from '../store/frozen.ts';
 
 export type ChangeHandler<T> = (current: T | undefined, previous: T | undefined) => void;
 
@@ -105,7 +105,7 @@ export class ObjectCache<T extends StoredObject> {
 
   private async relist(): Promise<void> {
     const { items, revision } = await this.store.list({ kind: this.kind });
-    const fresh = new Map(items.map((o) => [keyOf(o), handOut(o) as T]));
+    const fresh = new Map(items.map((o) => [keyOf(o), frozenInTests(o) as T]));
     for (const [key, previous] of this.objects) if (!fresh.has(key)) this.apply(key, undefined, previous);
     for (const [key, object] of fresh) {
       const previous = this.objects.get(key);
@@ -143,7 +143,7 @@ export class ObjectCache<T extends StoredObject> {
 
   private apply(key: string, incoming: T | undefined, previous: T | undefined): void {
     if (previous) this.unindex(key, previous);
-    const current = incoming && handOut(this.compact(incoming, previous));
+    const current = incoming && frozenInTests(this.compact(incoming, previous));
     if (current) {
       this.objects.set(key, current);
       this.index(key, current);

@@ -68,6 +68,16 @@ export function approximateMemory(bytes: number): string {
   return inLargestBinaryUnit(Math.max(0, bytes), Math.round);
 }
 
+/**
+ * Millicores to read at a glance (measured usage, chart axes, bars): millicores below a core
+ * ("250m"), else cores to the nearest tenth ("1.5", where the exact form is "1537m").
+ */
+export function approximateCpu(milli: number): string {
+  const m = Math.max(0, milli);
+  if (m % 1000 === 0) return String(m / 1000);
+  return m < 1000 ? `${Math.round(m)}m` : String(Math.round(m / 100) / 10);
+}
+
 /** "1.5Gi"; plain below 1Ki ("900"). */
 function inLargestBinaryUnit(bytes: number, round: (n: number) => number): string {
   const binary = BINARY.find(([, size]) => bytes >= size);

@@ -1,5 +1,5 @@
 // Opens the store named by a URL: `sqlite:./path/to/file.db` or `postgres://user@host:port/db`.
-// Each dialect is loaded only when used: pg alone is some 7 MB of a SQLite install's memory.
+// Each dialect is loaded only when used: pg alone is a good part of a SQLite install's memory.
 import { SqlStore, type SqlStoreOptions } from './sql-store.ts';
 import type { ObjectStore } from './types.ts';
 

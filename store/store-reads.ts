@@ -6,7 +6,7 @@ import type { SpecRevision } from '../schemas/types.gen.ts';
 import type { ChangesTable, Database } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import type { ChangeRecord } from './change-feed.ts';
-import { handOut } from './frozen.ts';
+import { frozenInTests } from './frozen.ts';
 import { NotFoundError, mapDriverError } from './errors.ts';
 import { parseLabelSelector } from './label-selector.ts';
 import { describeKey } from './object-meta.ts';
@@ -112,7 +112,7 @@ function toChangeRecord(row: Pick<ChangesTable, 'revision' | 'type' | 'object' |
   return {
     revision: Number(row.revision),
     type: row.type,
-    object: handOut(JSON.parse(row.object) as StoredObject),
+    object: frozenInTests(JSON.parse(row.object) as StoredObject),
     prevLabels: row.prev_labels === null ? undefined : (JSON.parse(row.prev_labels) as Record<string, string>),
   };
 }

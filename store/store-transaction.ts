@@ -7,7 +7,7 @@ import type { Transaction } from 'kysely';
 import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import type { ChangeRecord } from './change-feed.ts';
-import { handOut } from './frozen.ts';
+import { frozenInTests } from './frozen.ts';
 import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError } from './errors.ts';
 import type { Batch } from './group-commit.ts';
 import { PreparedInsert, PreparedQuery, type Execute } from './prepared-query.ts';
@@ -292,7 +292,7 @@ export class SqlTransaction implements StoreTransaction {
       object: body,
       prev_labels: prevLabels === undefined ? null : JSON.stringify(prevLabels),
     });
-    this.changes.records.push({ revision, type, object: handOut(object), prevLabels });
+    this.changes.records.push({ revision, type, object: frozenInTests(object), prevLabels });
     if (type !== 'DELETED') this.written.set(revision, object);
   }
 

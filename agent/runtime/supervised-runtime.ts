@@ -5,7 +5,8 @@
 import { systemClock, type Clock } from '../../schemas/clock.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { RunSupervisor, type RunDriver } from './run-supervisor.ts';
-import { ChangeFanout, KeyedQueue } from './runtime-support.ts';
+import { ChangeFanout } from './change-fanout.ts';
+import { KeyedQueue } from './keyed-queue.ts';
 import type { DeploySpec, InstanceStats, LogOptions, ObservedInstance, Runtime, RuntimeName, StopOptions } from './types.ts';
 
 export interface SupervisionOptions {

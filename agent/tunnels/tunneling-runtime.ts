@@ -6,7 +6,7 @@
 import type { Condition, PortSpec } from '../../schemas/types.gen.ts';
 import { backoffDelay } from '../../schemas/backoff.ts';
 import { setCondition, transitioned, type ConditionFacts } from '../../schemas/conditions.ts';
-import { ChangeFanout } from '../runtime/runtime-support.ts';
+import { ChangeFanout } from '../runtime/change-fanout.ts';
 import type { AgentRuntime, DeploySpec, InstanceStats, LogOptions, ObservedInstance, StopOptions } from '../runtime/types.ts';
 import type { Tunnel, TunnelProvider } from './tunnel-provider.ts';
 

@@ -37,5 +37,5 @@ export const uiStaticPlugin = fp<UiStaticOptions>(
       return reply.sendFile(file);
     });
   },
-  { name: 'lattice-ui-static', dependencies: ['lattice-http-hygiene'] },
+  { name: 'lattice-ui-static', dependencies: ['lattice-error-answers'] },
 );

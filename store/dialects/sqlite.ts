@@ -18,10 +18,9 @@ export interface SqliteOptions {
   synchronous?: 'full' | 'normal';
 }
 
-// better-sqlite3 gives each connection a 16 MB page cache, which the writer fills as the file
-// grows: 32 MB of the control plane's memory for pages the kernel's page cache holds anyway.
-// SQLite's own default (2 MB) measured 192-199 MB holding 10,000 workloads against 219-222,
-// with no change in placements/s (`npm run bench -- converge`).
+// better-sqlite3 gives each connection a large page cache, which the writer fills as the file
+// grows: control plane memory for pages the kernel's page cache holds anyway. SQLite's own
+// default costs no placements/s (figures: README, "Why the code is as it is").
 const PAGE_CACHE_KIB = 2000;
 
 // With synchronous=FULL SQLite fsyncs the WAL inside COMMIT, and better-sqlite3 runs COMMIT on
@@ -64,7 +63,7 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase & { prep
 /**
  * The store's write transaction runs its statements here, on the connection kysely's transaction
  * holds: as kysely's SqliteConnection runs them, without the executor, the connection lock and
- * the promises in between (16-18 µs a statement through kysely against 12-13 µs direct).
+ * the promises in between (a quarter of a statement's time; README, "Why the code is as it is").
  */
 function executeAtOnce(db: { prepare(sql: string): BetterSqlite3.Statement }): Execute {
   return <R>({ sql, parameters }: CompiledQuery): QueryResult<R> => {

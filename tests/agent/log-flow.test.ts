@@ -5,7 +5,7 @@
 // one, the agent sends all it reads.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { AgentRequestHandler } from '../../agent/agent-requests.ts';
+import { AgentRequestHandler } from '../../agent/answer-requests.ts';
 import { AgentRequests, type LogStream } from '../../controlplane/agents/agent-requests.ts';
 import { logBytes } from '../../schemas/log-flow.ts';
 import type { AgentMessage, ServerMessage } from '../../schemas/types.gen.ts';

@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import Fastify from 'fastify';
 import { resolveConfig } from '../../controlplane/config.ts';
 import '../../controlplane/fastify-types.ts';
-import { ServerMetrics } from '../../controlplane/metrics.ts';
-import { httpHygienePlugin } from '../../controlplane/plugins/http-hygiene.ts';
+import { errorAnswersPlugin } from '../../controlplane/plugins/error-answers.ts';
 import { uiStaticPlugin } from '../../controlplane/plugins/ui-static.ts';
 import { UI_DIST } from '../../schemas/ui-location.ts';
 import { ensureUiBuilt, isUiFresh } from '../../ui/build.ts';
@@ -66,8 +65,7 @@ test('without a build, / says how to make one (503), and /api still answers as b
     rmSync(empty, { recursive: true, force: true });
   });
   app.decorate('config', resolveConfig({ logger: false }));
-  app.decorate('metrics', new ServerMetrics(async () => 0));
-  await app.register(httpHygienePlugin);
+  await app.register(errorAnswersPlugin);
   await app.register(uiStaticPlugin, { root: empty });
   for (const path of ['/', '/workloads/alice/web']) {
     const answer = await app.inject({ url: path });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Agent, Event as LatticeEvent, Instance, ServedAgent, ServedWorkload } from '../../schemas/types.gen.ts';
 import { parseLabelSelector } from '../../store/label-selector.ts';
-import { approximateMemory, formatCpu } from '../../schemas/quantity.ts';
+import { approximateCpu, approximateMemory } from '../../schemas/quantity.ts';
 import { age, memoryBytes, milliCpu, safeHref } from '../../ui/src/format.ts';
 import { parseLabelFilter } from '../../ui/src/label-filter.ts';
 import { parseRoute, workloadHref, workloadsHref } from '../../ui/src/router.ts';
@@ -32,8 +32,7 @@ test('age reads like kubectl', () => {
 test('quantities parse like the schema and print in Kubernetes units', () => {
   assert.deepEqual(['500m', '1', '1.5', '0.25', '2.125', 'x', '1.2345', undefined].map(milliCpu), [500, 1000, 1500, 250, 2125, undefined, undefined, undefined]);
   assert.deepEqual(['256Mi', '1Gi', '500M', '1024', '1k', '3Pi', undefined].map(memoryBytes), [256 * 2 ** 20, 2 ** 30, 5e8, 1024, 1000, undefined, undefined]);
-  // The UI prints CPU exactly, as the CLI and kubectl do: 1500m, no longer 1.5 (cores) rounded to a tenth.
-  assert.deepEqual([0, 250, 1000, 1500, 2000, 999].map(formatCpu), ['0', '250m', '1', '1500m', '2', '999m']);
+  assert.deepEqual([0, 250, 1000, 1500, 2000, 999].map(approximateCpu), ['0', '250m', '1', '1.5', '2', '999m']);
   assert.deepEqual([0, 900, 2048, 256 * 2 ** 20, 1.5 * 2 ** 30, 24.7 * 2 ** 30].map(approximateMemory), ['0', '900', '2Ki', '256Mi', '1.5Gi', '24.7Gi']);
 });
 

@@ -3,7 +3,7 @@
 import { LitElement, html } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import type { Instance, ServedAgent } from '../../../schemas/types.gen.ts';
-import { approximateMemory, formatCpu } from '../../../schemas/quantity.ts';
+import { approximateCpu, approximateMemory } from '../../../schemas/quantity.ts';
 import { age } from '../format.ts';
 import { session } from '../session.ts';
 import { agentRows } from '../view-models.ts';
@@ -45,7 +45,7 @@ export class AgentsView extends LitElement {
                 <td>${row.name}${row.owner ? html` <span class="quiet">(private: ${row.owner})</span>` : ''}</td>
                 <td title=${row.ready?.message ?? ''}>${badge(ready ? 'Ready' : 'NotReady')}${row.unschedulable ? html` <span class="quiet">unschedulable</span>` : ''}</td>
                 <td>${row.runtimes.join(', ') || html`<span class="quiet">—</span>`}</td>
-                <td>${usageBar(row.cpu.used, row.cpu.total, formatCpu)}</td>
+                <td>${usageBar(row.cpu.used, row.cpu.total, approximateCpu)}</td>
                 <td>${usageBar(row.memory.used, row.memory.total, approximateMemory)}</td>
                 <td class="num">${row.instances}</td>
                 <td class="num">${row.lastHeartbeat ? `${age(row.lastHeartbeat, now)} ago` : 'never'}</td>

@@ -4,7 +4,7 @@
 // restart. It renders what its parent and its LogController hold; it fetches nothing itself.
 import { LitElement, css, html, svg } from 'lit';
 import type { Instance, StatsSample, Workload, WorkloadStats } from '../../../schemas/types.gen.ts';
-import { approximateMemory, formatCpu } from '../../../schemas/quantity.ts';
+import { approximateCpu, approximateMemory } from '../../../schemas/quantity.ts';
 import { memoryBytes, milliCpu } from '../format.ts';
 import { LogController } from '../instance-controllers.ts';
 import { chartOf } from '../instance-usage.ts';
@@ -121,7 +121,7 @@ export class InstancePanel extends LitElement {
         ? html`<div class="crash">${badge(status!.state ?? 'Failed')} exit code <strong class="exit-code">${status!.exitCode ?? '—'}</strong> · ${status!.restarts ?? 0} restarts${status!.message ? html` · ${status!.message}` : ''}</div>`
         : ''}
       <div class="charts">
-        ${this.chart('cpu', 'CPU', series, (s) => s.cpuCores * 1000, milliCpu(this.workload.spec.resources?.cpu), (v) => formatCpu(Math.round(v)))}
+        ${this.chart('cpu', 'CPU', series, (s) => s.cpuCores * 1000, milliCpu(this.workload.spec.resources?.cpu), (v) => approximateCpu(Math.round(v)))}
         ${this.chart('memory', 'Memory', series, (s) => s.memoryBytes, memoryBytes(this.workload.spec.resources?.memory), approximateMemory)}
       </div>
       ${unenforced ? html`<div class="unenforced">${unenforced.message}</div>` : ''}
