@@ -25,6 +25,8 @@ import { agentRoutes } from './routes/agent-routes.ts';
 import { historyRoutes } from './routes/history-routes.ts';
 import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { ControlPlane } from './control-plane.ts';
+import { PostgresLeaderLease } from './leader-lease.ts';
+import { isPostgresUrl } from '../store/open-store.ts';
 
 export interface BuildOptions {
   config?: ConfigOverrides;
@@ -65,10 +67,13 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   await app.register(bodyParsersPlugin);
   await app.register(requestMetricsPlugin);
   await app.register(storePlugin, { store: options.store });
-  app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision()));
+  // Replicas share a PostgreSQL store they opened themselves; a store handed in is one process's.
+  const lease = !options.store && isPostgresUrl(config.db) ? new PostgresLeaderLease(config.db, app.log) : undefined;
+  const controlPlane = new ControlPlane({ config, store: app.store, now: app.now, log: app.log, lease });
+  app.decorate('leadership', controlPlane.leadership);
+  app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision(), controlPlane.leadership));
   await app.register(authPlugin);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
-  const controlPlane = new ControlPlane({ config, store: app.store, now: app.now, log: app.log });
   app.decorate('agentGateway', controlPlane.gateway);
   app.decorate('namespaceUsage', controlPlane.usage);
   app.addHook('onReady', () => controlPlane.start());

@@ -2,7 +2,8 @@
 // store's housekeeping, started and stopped as one; build() (app.ts) mounts the API over it. Every
 // process runs the sync of the agents connected to it; the cluster-wide controllers (workloads,
 // agent lifecycle, log compaction, event pruning) run only between startLeaderControllers() and
-// stopLeaderControllers(), so that one of several replicas can lead.
+// stopLeaderControllers(), which the leader lease (leader-lease.ts) calls as it is won and lost, so
+// that one of several replicas leads.
 import type { PeriodicController } from '../reconciler/controller.ts';
 import { EventPruner } from '../reconciler/events.ts';
 import { isAgentReady } from '../reconciler/instance-state.ts';
@@ -12,6 +13,7 @@ import { systemClock, type Clock } from '../schemas/clock.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import type { ServerConfig } from './config.ts';
+import { soleLeader, type LeaderLease, type Leadership } from './leader-lease.ts';
 import { LogCompactor } from './log-compactor.ts';
 import { NamespaceUsage } from './namespace-usage.ts';
 
@@ -27,6 +29,8 @@ export interface ControlPlaneOptions {
   now: () => Date;
   log: ControlPlaneLog;
   clock?: Clock;
+  /** Who leads among replicas on one PostgreSQL database; alone (SQLite), this process leads. */
+  lease?: LeaderLease;
 }
 
 /** Events are short-lived by design: an hour, looked for as often as the controllers resync. */
@@ -42,6 +46,7 @@ export class ControlPlane {
   /** Absent when config.reconciler is off (API-only tests): then nothing reconciles. */
   readonly reconciler: Reconciler | undefined;
   readonly usage: NamespaceUsage;
+  private readonly lease: LeaderLease;
   private readonly housekeeping: { controller: PeriodicController; queue: WorkQueue }[] = [];
 
   constructor(options: ControlPlaneOptions) {
@@ -49,6 +54,7 @@ export class ControlPlane {
     const clock = options.clock ?? systemClock;
     const onError = (where: string, err: unknown) => log.warn({ err }, `reconcile ${where} failed; retrying`);
     this.store = store;
+    this.lease = options.lease ?? soleLeader();
     // The reconciler's instance cache answers the gateway's lookups by uid; without a
     // reconciler the gateway reads nothing and writes no status.
     this.gateway = new AgentGateway({
@@ -75,11 +81,18 @@ export class ControlPlane {
     }
   }
 
-  /** Caches and feeds in, then this process's own controllers; with no leader election yet, it leads. */
+  get leadership(): Leadership {
+    return this.lease;
+  }
+
+  /** Caches and feeds in, then this process's own controllers; the leader's once the lease is held. */
   async start(): Promise<void> {
     await this.reconciler?.start();
     await this.usage.start();
-    this.startLeaderControllers();
+    await this.lease.start(
+      () => this.startLeaderControllers(),
+      () => this.stopLeaderControllers(),
+    );
   }
 
   startLeaderControllers(): void {
@@ -96,11 +109,16 @@ export class ControlPlane {
     for (const { queue } of this.housekeeping) queue.stop();
   }
 
-  /** Before the store closes (it is its opener's): every controller, feed and agent connection stops. */
-  stop(): void {
+  /**
+   * Before the store closes (it is its opener's): every controller, feed and agent connection
+   * stops at once; the promise is the lease's session ending, which frees it for a standby.
+   */
+  stop(): Promise<void> {
     this.stopLeaderControllers();
+    const released = this.lease.stop();
     this.usage.stop();
     this.reconciler?.stop();
     this.gateway.closeAll();
+    return released;
   }
 }

@@ -3,6 +3,7 @@ import type { ObjectStore } from '../store/types.ts';
 import type { AuthService } from './auth/auth-service.ts';
 import type { Principal } from './auth/principal.ts';
 import type { ServerConfig } from './config.ts';
+import type { Leadership } from './leader-lease.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AgentGateway } from './agents/agent-gateway.ts';
 import type { AgentRegistry } from './agents/agent-registry.ts';
@@ -14,6 +15,8 @@ declare module 'fastify' {
     store: ObjectStore;
     auth: AuthService;
     metrics: ServerMetrics;
+    /** Whether this replica leads, and its epoch, for /readyz and /metrics. */
+    leadership: Leadership;
     now: () => Date;
     agentRegistry: AgentRegistry;
     agentGateway: AgentGateway;

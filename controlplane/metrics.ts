@@ -1,5 +1,7 @@
 // A minimal Prometheus registry: counters, gauges and histograms with labels, rendered in the
 // text exposition format.
+import type { Leadership } from './leader-lease.ts';
+
 type Labels = Record<string, string>;
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -61,10 +63,12 @@ export class ServerMetrics {
   readonly slowWatchers = new Counter('lattice_watch_slow_consumers_total', 'Watchers cut off for not reading fast enough.');
   private readonly gauges: Gauge[];
 
-  constructor(currentRevision: () => Promise<number>) {
+  constructor(currentRevision: () => Promise<number>, leadership: Leadership) {
     this.gauges = [
       new Gauge('lattice_watchers', 'Open watch WebSockets.', () => this.watchers),
       new Gauge('lattice_store_revision', 'Newest committed store revision.', currentRevision),
+      new Gauge('lattice_leader', '1 while this replica holds the leader lease, else 0.', () => (leadership.leading ? 1 : 0)),
+      new Gauge('lattice_leader_epoch', "This replica's current or last leader epoch (0: never led).", () => leadership.epoch),
     ];
   }
 

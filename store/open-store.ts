@@ -8,6 +8,10 @@ export interface OpenStoreOptions extends SqlStoreOptions {
   sqliteSynchronous?: 'full' | 'normal';
 }
 
+export function isPostgresUrl(url: string): boolean {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://');
+}
+
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<ObjectStore> {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
@@ -15,7 +19,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     const { openSqlite } = await import('./dialects/sqlite.ts');
     return SqlStore.open(await openSqlite({ file, synchronous: options.sqliteSynchronous }), options);
   }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+  if (isPostgresUrl(url)) {
     const { openPostgres } = await import('./dialects/postgres.ts');
     return SqlStore.open(await openPostgres({ connectionString: url }), options);
   }

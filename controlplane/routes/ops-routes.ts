@@ -6,7 +6,9 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/readyz', { config: { public: true } }, async () => {
     try {
-      return { status: 'ready', revision: await app.store.currentRevision() };
+      // A standby is ready too: it serves the API; only the cluster-wide controllers wait.
+      const { leading, epoch } = app.leadership;
+      return { status: 'ready', revision: await app.store.currentRevision(), leader: leading, epoch };
     } catch {
       throw new ApiError('ServiceUnavailable', 'the store is not answering');
     }
