@@ -6,7 +6,7 @@
 // that one of several replicas leads.
 import type { PeriodicController } from '../reconciler/controller.ts';
 import { EventPruner } from '../reconciler/events.ts';
-import { isAgentReady } from '../reconciler/instance-state.ts';
+import { isReadyCondition } from '../schemas/conditions.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 import { controllerQueue, type WorkQueue } from '../reconciler/work-queue.ts';
 import { systemClock, type Clock } from '../schemas/clock.ts';
@@ -63,7 +63,7 @@ export class ControlPlane {
       findInstance: (uid) => this.reconciler?.instances.byIndex('uid', uid)[0],
       isReady: (name) => {
         const agent = this.reconciler?.agents.get(undefined, name);
-        return agent && isAgentReady(agent);
+        return agent && isReadyCondition(agent);
       },
       log: { warn: (message) => log.warn({}, message), error: (err, message) => log.error({ err }, message) },
       heartbeatPersistMs: config.agentTimings.heartbeatPersistMs,

@@ -4,7 +4,8 @@
 // through the watch are "assumed" (as the Kubernetes scheduler calls it), so reconciles running
 // at the same time never fill an agent past its capacity.
 import type { Instance, ResourceList, ServedAgent } from '../schemas/types.gen.ts';
-import { isAgentReady, isDeleting } from './instance-state.ts';
+import { isDeleting } from './instance-state.ts';
+import { isReadyCondition } from '../schemas/conditions.ts';
 import { parseCpu, parseMemory } from '../schemas/quantity.ts';
 import { runsFor, type SchedulingAgent } from './scheduler.ts';
 import type { ResourceAmount } from './types.ts';
@@ -70,7 +71,7 @@ export class ClusterCapacity {
     this.views.set(name, {
       name,
       labels: current.metadata.labels ?? {},
-      ready: isAgentReady(current),
+      ready: isReadyCondition(current),
       unschedulable: current.spec.unschedulable,
       ...(current.spec.owner ? { owner: current.spec.owner } : {}),
       ...(current.spec.joinedBy ? { joinedBy: current.spec.joinedBy } : {}),

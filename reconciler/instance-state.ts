@@ -1,6 +1,5 @@
-// Readings of Instances (and Agents) the controllers share.
-import type { Agent, Instance, WorkloadSpec } from '../schemas/types.gen.ts';
-import { isReadyCondition } from '../schemas/conditions.ts';
+// Readings of Instances the controllers share.
+import type { Instance, WorkloadSpec } from '../schemas/types.gen.ts';
 
 export function isDeleting(instance: Instance): boolean {
   return instance.metadata.deletionTimestamp !== undefined;
@@ -39,9 +38,4 @@ export function isAvailable(instance: Instance, spec: WorkloadSpec, nowMs: numbe
 
 export function isScheduled(instance: Instance): boolean {
   return instance.spec.agent !== undefined;
-}
-
-/** An Agent whose Ready condition is True (heartbeating, as the lifecycle controller judges it). */
-export function isAgentReady(agent: Agent): boolean {
-  return isReadyCondition(agent);
 }

@@ -13,12 +13,12 @@ import type { ResourceList } from '../../schemas/types.gen.ts';
 import { parseCpu, parseMemory } from '../../schemas/quantity.ts';
 import { resolveExecutable } from './tracked-process.ts';
 
-export interface ResourceLimits {
+interface ResourceLimits {
   cpuMillis?: number;
   memoryBytes?: number;
 }
 
-export interface CgroupDriver {
+interface CgroupDriver {
   /** "cgroup v2" or "cgroup v1", for messages. */
   readonly name: string;
   /** Creates (or reuses) the instance's group with these limits; returns the cgroup.procs files a process joins. */
@@ -36,7 +36,7 @@ const CFS_PERIOD_US = 100_000;
 /** The kernel refuses a quota under 1 ms a period. */
 const MIN_QUOTA_US = 1_000;
 
-export function limitsOf(resources: ResourceList | undefined): ResourceLimits {
+function limitsOf(resources: ResourceList | undefined): ResourceLimits {
   return {
     ...(resources?.cpu !== undefined ? { cpuMillis: parseCpu(resources.cpu) } : {}),
     ...(resources?.memory !== undefined ? { memoryBytes: parseMemory(resources.memory) } : {}),
@@ -185,7 +185,7 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupSupport {
   }
 }
 
-export interface InstanceLimits {
+interface InstanceLimits {
   /** The cgroup.procs files the instance's process joins; empty when nothing is enforced. */
   procs: string[];
   /** LimitsEnforced, when the spec sets a limit. */
