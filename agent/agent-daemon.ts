@@ -1,8 +1,9 @@
 // The agent: one WebSocket to the control plane. It says hello with everything its runtime
 // observes, heartbeats, reports every change, carries out deploy/stop actions and answers
 // logs/stats requests (agent-requests.ts). When the
-// connection drops it keeps everything running and reconnects with jittered backoff; on
-// reconnect the control plane diffs again, so nothing restarts just because a link flapped.
+// connection drops it keeps everything running and reconnects with jittered backoff, to the next
+// of its server URLs (the replicas of one cluster, round robin); on reconnect the control plane
+// diffs again, so nothing restarts just because a link flapped or a replica died.
 import { cpus, totalmem } from 'node:os';
 import WebSocket from 'ws';
 import type { AgentFacts, AgentMessage, ServerMessage } from '../schemas/types.gen.ts';
@@ -13,8 +14,8 @@ import { AgentRequestHandler } from './answer-requests.ts';
 import type { AgentRuntime } from './runtime/types.ts';
 
 export interface AgentDaemonOptions {
-  /** e.g. http://127.0.0.1:8080 */
-  server: string;
+  /** e.g. [http://127.0.0.1:8080]: one server or load balancer, or the replicas of one cluster, tried in turn. */
+  servers: readonly string[];
   name: string;
   /** The credential from registration, read at every connection (`lattice agent rotate` replaces it). */
   credential: () => string;
@@ -39,6 +40,12 @@ export interface AgentDaemonOptions {
  */
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 400, maxMs: 10_000, jitter: 0.5 };
 /**
+ * How long a connection must stay up before the back-off starts over. Not at 'open': a replica that
+ * accepts and then drops the agent at once (shutting down, overloaded) would otherwise be retried
+ * every few hundred milliseconds forever.
+ */
+const STABLE_CONNECTION_MS = 10_000;
+/**
  * Refusals of the credential (401) in a row before the agent gives up: it was revoked (the Agent
  * deleted, joined again elsewhere, rotated from another copy). Retrying would never succeed; a
  * rotation here is picked up before the next attempt (the credential file is read each time).
@@ -49,7 +56,10 @@ export class AgentDaemon {
   private socket: WebSocket | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
   private readonly reconnects = new Backoff(RECONNECT_BACKOFF);
+  /** Index into options.servers of the one tried (or connected to) now. */
+  private serverIndex = 0;
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   /** Actions run one at a time per instance, in the order they arrived. */
@@ -82,11 +92,12 @@ export class AgentDaemon {
 
   private connect(): void {
     if (this.stopped) return;
-    const url = `${this.options.server.replace(/^http/, 'ws')}/api/v1/agents/connect`;
+    const server = this.server;
+    const url = `${server.replace(/^http/, 'ws')}/api/v1/agents/connect`;
     const socket = new WebSocket(url, { headers: { authorization: `Bearer ${this.options.credential()}` } });
     this.socket = socket;
     socket.on('open', () => {
-      this.reconnects.reset();
+      this.stableTimer = setTimeout(() => this.reconnects.reset(), STABLE_CONNECTION_MS);
       this.refusedInARow = 0;
       this.send({
         type: 'hello',
@@ -102,18 +113,19 @@ export class AgentDaemon {
         instances: this.options.runtime.list(),
       });
       this.heartbeat = setInterval(() => this.send({ type: 'heartbeat' }), this.options.heartbeatMs ?? 5000);
-      this.log('connected');
+      this.log(`connected to ${server}`);
       this.connectedOnce?.();
     });
     socket.on('message', (data) => this.receive(String(data)));
     socket.on('unexpected-response', (_request, response) => {
-      this.log(`connection refused: HTTP ${response.statusCode}`);
+      this.log(`connection refused: HTTP ${response.statusCode} from ${server}`);
       this.refusedInARow = response.statusCode === 401 ? this.refusedInARow + 1 : 0;
       socket.terminate();
     });
     socket.on('error', () => {}); // 'close' follows and schedules the reconnect
     socket.on('close', (code, reason) => {
       clearInterval(this.heartbeat);
+      clearTimeout(this.stableTimer);
       this.requests.cancelAll();
       if (this.socket === socket) this.socket = undefined;
       if (this.stopped) return;
@@ -125,9 +137,15 @@ export class AgentDaemon {
         return;
       }
       const delay = this.reconnects.next();
-      this.log(`disconnected (${code}${reason.length ? ` ${reason}` : ''}); workloads keep running; reconnecting in ${Math.round(delay)} ms`);
+      // The next replica: the one just lost may be gone for good (with a single URL, the same one).
+      this.serverIndex = (this.serverIndex + 1) % this.options.servers.length;
+      this.log(`disconnected from ${server} (${code}${reason.length ? ` ${reason}` : ''}); workloads keep running; reconnecting to ${this.server} in ${Math.round(delay)} ms`);
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });
+  }
+
+  private get server(): string {
+    return this.options.servers[this.serverIndex]!;
   }
 
   private send(message: AgentMessage): void {
@@ -185,6 +203,7 @@ export class AgentDaemon {
     this.stopped = true;
     this.history.stop();
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.stableTimer);
     clearInterval(this.heartbeat);
     this.unsubscribe?.();
     this.requests.cancelAll();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { lockDataDir } from './data-dir-lock.ts';
 import { statsHistoryEvery } from './stats-history.ts';
 import { AgentDaemon } from './agent-daemon.ts';
-import { loadCredential, register } from './join.ts';
+import { loadCredential, parseServerUrls, register } from './join.ts';
 import type { DockerNetwork } from './runtime/docker/container-spec.ts';
 import type { DockerRuntime } from './runtime/docker/docker-runtime.ts';
 import { ProcessRuntime } from './runtime/process-runtime.ts';
@@ -15,6 +15,7 @@ import { NgrokProvider } from './tunnels/ngrok-provider.ts';
 import { TunnelingRuntime } from './tunnels/tunneling-runtime.ts';
 
 export interface StartAgentOptions {
+  /** One URL (a server or a load balancer), or the replicas of one cluster separated by commas; the first names the cluster. */
   server: string;
   name: string;
   dataDir: string;
@@ -63,12 +64,12 @@ async function openDocker(options: StartAgentOptions, advertiseAddress: string):
 }
 
 export async function startAgent(options: StartAgentOptions): Promise<AgentDaemon> {
-  const server = options.server.replace(/\/+$/, '');
+  const servers = parseServerUrls(options.server);
   lockDataDir(options.dataDir);
-  let credential = loadCredential(options.dataDir, server, options.name);
+  let credential = loadCredential(options.dataDir, servers, options.name);
   if (!credential) {
     if (!options.joinToken) throw new Error(`agent ${options.name} has no credential in ${options.dataDir}: pass --join-token (create one with \`lattice agent token create\`)`);
-    credential = await register(server, options.joinToken, options.name, options.labels ?? {}, options.dataDir);
+    credential = await register(servers, options.joinToken, options.name, options.labels ?? {}, options.dataDir, options.log);
   }
   const advertiseAddress = options.advertiseAddress ?? '127.0.0.1';
   const processes = await ProcessRuntime.open({ dataDir: join(options.dataDir, 'process'), advertiseAddress });
@@ -83,9 +84,9 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
     ...(options.log ? { log: options.log } : {}),
   });
   const daemon = new AgentDaemon({
-    server,
+    servers,
     name: options.name,
-    credential: () => loadCredential(options.dataDir, server, options.name)?.token ?? credential.token,
+    credential: () => loadCredential(options.dataDir, servers, options.name)?.token ?? credential.token,
     runtime,
     advertiseAddress,
     version: options.version,

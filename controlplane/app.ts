@@ -2,6 +2,7 @@
 // (control-plane.ts), started when the server is ready and stopped before it closes → routes. The
 // entry point (server.ts) only listens and handles signals, so tests build the same app on a
 // loopback port.
+import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { ObjectStore } from '../store/types.ts';
@@ -27,6 +28,8 @@ import { workloadRuntimeRoutes } from './routes/workload-runtime-routes.ts';
 import { ControlPlane } from './control-plane.ts';
 import { PostgresLeaderLease } from './leader-lease.ts';
 import { isPostgresUrl } from '../store/open-store.ts';
+import { AgentRequestRouter } from './agents/agent-request-router.ts';
+import { replicaRoutes } from './routes/replica-routes.ts';
 
 export interface BuildOptions {
   config?: ConfigOverrides;
@@ -71,10 +74,26 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   const lease = !options.store && isPostgresUrl(config.db) ? new PostgresLeaderLease(config.db, app.log) : undefined;
   const controlPlane = new ControlPlane({ config, store: app.store, now: app.now, log: app.log, lease });
   app.decorate('leadership', controlPlane.leadership);
+  app.decorate('replicaId', controlPlane.replicas.id);
   app.decorate('metrics', new ServerMetrics(() => app.store.currentRevision(), controlPlane.leadership));
   await app.register(authPlugin);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   app.decorate('agentGateway', controlPlane.gateway);
+  app.decorate(
+    'agentRequests',
+    new AgentRequestRouter({
+      local: controlPlane.gateway.requests,
+      connectedHere: (agent) => controlPlane.gateway.observed(agent) !== undefined,
+      holderOf: (agent) => controlPlane.reconciler?.agents.get(undefined, agent)?.status?.replica,
+      replicas: controlPlane.replicas,
+      credential: () => app.auth.replicaCredential,
+    }),
+  );
+  // Other replicas forward requests for agents connected here to this listening address, unless
+  // told another (--advertise-url: behind NAT or a container's name).
+  app.addHook('onListen', async () => {
+    controlPlane.replicas.advertise(listeningUrl(app));
+  });
   app.decorate('namespaceUsage', controlPlane.usage);
   app.addHook('onReady', () => controlPlane.start());
   // preClose: before the store closes (onClose).
@@ -92,6 +111,16 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     },
     { prefix: '/api/v1' },
   );
+  await app.register(replicaRoutes, { prefix: '/internal/v1' });
   await app.register(uiStaticPlugin);
   return app;
+}
+
+/** http://host:port of the listening socket; a wildcard address is reached by the host's name. */
+function listeningUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (!address || typeof address === 'string') return '';
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? hostname() : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

@@ -49,6 +49,11 @@ export interface ServerConfig {
   agentTimings: { graceMs: number; evictionMs: number; heartbeatPersistMs?: number };
   /** A join token for shared agents that never expires (LATTICE_AGENT_JOIN_TOKEN), for setups like docker-compose. */
   agentJoinToken?: string;
+  /**
+   * Where the other replicas reach this one (LATTICE_ADVERTISE_URL, --advertise-url), e.g.
+   * http://server-a:8080; by default the address it listens on.
+   */
+  advertiseUrl?: string;
   /** Fastify logger; off in tests. */
   logger: boolean;
 }
@@ -131,7 +136,22 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   }
   if (env.LATTICE_COMPACT_INTERVAL) config.compactIntervalMs = 1000 * positiveInt('LATTICE_COMPACT_INTERVAL', env.LATTICE_COMPACT_INTERVAL);
   if (env.LATTICE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = oneOf('LATTICE_SQLITE_SYNCHRONOUS', env.LATTICE_SQLITE_SYNCHRONOUS, ['full', 'normal'] as const);
+  if (env.LATTICE_ADVERTISE_URL) config.advertiseUrl = advertiseUrl('LATTICE_ADVERTISE_URL', env.LATTICE_ADVERTISE_URL);
   return config;
+}
+
+/** An http(s) URL with no path, query or credentials: other replicas append the API's paths to it. */
+export function advertiseUrl(name: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.pathname !== '/') {
+    throw new Error(`${name} must be the http(s) URL other replicas reach this one at, with no path, e.g. http://server-a:8080; got ${JSON.stringify(value)}`);
+  }
+  return url.origin;
 }
 
 function positiveInt(name: string, value: string): number {

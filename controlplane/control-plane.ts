@@ -10,12 +10,14 @@ import { isReadyCondition } from '../schemas/conditions.ts';
 import { Reconciler } from '../reconciler/reconciler.ts';
 import { controllerQueue, type WorkQueue } from '../reconciler/work-queue.ts';
 import { systemClock, type Clock } from '../schemas/clock.ts';
+import { isStoreError, type FencedError } from '../store/errors.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import type { ServerConfig } from './config.ts';
 import { soleLeader, type LeaderLease, type Leadership } from './leader-lease.ts';
 import { LogCompactor } from './log-compactor.ts';
 import { NamespaceUsage } from './namespace-usage.ts';
+import { ReplicaDirectory } from './replicas/replica-directory.ts';
 
 /** What the control plane logs through (the server's pino logger, or a quiet one in tests). */
 export interface ControlPlaneLog {
@@ -46,15 +48,33 @@ export class ControlPlane {
   /** Absent when config.reconciler is off (API-only tests): then nothing reconciles. */
   readonly reconciler: Reconciler | undefined;
   readonly usage: NamespaceUsage;
+  /** The replicas sharing the store (one, on SQLite): who is alive, and where each is reached. */
+  readonly replicas: ReplicaDirectory;
   private readonly lease: LeaderLease;
+  /**
+   * The epoch the leader's controllers write at (through store.fenced): the lease's while they
+   * run, 0 once stopped, so a reconcile still finishing after leadership was lost is refused too.
+   */
+  private fenceEpoch = 0;
+  /** A refused write was reported since the leader's controllers last started. */
+  private refusalReported = false;
+  private readonly log: ControlPlaneLog;
   private readonly housekeeping: { controller: PeriodicController; queue: WorkQueue }[] = [];
 
   constructor(options: ControlPlaneOptions) {
     const { config, store, now, log } = options;
     const clock = options.clock ?? systemClock;
-    const onError = (where: string, err: unknown) => log.warn({ err }, `reconcile ${where} failed; retrying`);
+    // A fenced write is reported once, by the lease stepping down (fenced below), not per key.
+    const onError = (where: string, err: unknown) => {
+      if (!(isStoreError(err) && err.code === 'Fenced')) log.warn({ err }, `reconcile ${where} failed; retrying`);
+    };
     this.store = store;
+    this.log = log;
     this.lease = options.lease ?? soleLeader();
+    // The cluster-wide controllers write through this (DESIGN §10, fencing); per-replica work
+    // (the agent gateway, the agent sync) writes through the store itself.
+    const leaderStore = store.fenced(() => this.fenceEpoch, (error) => this.fenced(error));
+    this.replicas = new ReplicaDirectory(store.replicas, clock, log, config.advertiseUrl);
     // The reconciler's instance cache answers the gateway's lookups by uid; without a
     // reconciler the gateway reads nothing and writes no status.
     this.gateway = new AgentGateway({
@@ -67,13 +87,19 @@ export class ControlPlane {
       },
       log: { warn: (message) => log.warn({}, message), error: (err, message) => log.error({ err }, message) },
       heartbeatPersistMs: config.agentTimings.heartbeatPersistMs,
+      silenceMs: config.agentTimings.graceMs,
+      replica: this.replicas.id,
+    });
+    // Rotated, joined again or deleted, here or on another replica: whoever holds the old credential is cut off.
+    store.auth.onRevoked((revocation) => {
+      if ('agent' in revocation) this.gateway.disconnect(revocation.agent, 'this agent\'s credential was replaced or revoked (rotated, joined again, or the Agent deleted)');
     });
     this.reconciler = config.reconciler
-      ? new Reconciler({ store, link: this.gateway, clock, timings: config.agentTimings, defaultRequests: config.defaultRequests, sharedRequestsPerUser: config.sharedRequestsPerUser, onError })
+      ? new Reconciler({ store, leaderStore, link: this.gateway, replicas: this.replicas, clock, timings: config.agentTimings, defaultRequests: config.defaultRequests, sharedRequestsPerUser: config.sharedRequestsPerUser, onError })
       : undefined;
     this.usage = new NamespaceUsage(store, config.limits, (err) => log.warn({ err }, 'counting namespace usage failed; relisting'));
-    const periodic: PeriodicController[] = [new LogCompactor(store, config.compactIntervalMs)];
-    if (this.reconciler) periodic.push(new EventPruner(store, now, EVENT_TTL_MS, EVENT_PRUNE_INTERVAL_MS));
+    const periodic: PeriodicController[] = [new LogCompactor(leaderStore, config.compactIntervalMs)];
+    if (this.reconciler) periodic.push(new EventPruner(leaderStore, now, EVENT_TTL_MS, EVENT_PRUNE_INTERVAL_MS));
     for (const controller of periodic) {
       const queue = controllerQueue(controller, { clock, onError });
       queue.stop();
@@ -87,6 +113,7 @@ export class ControlPlane {
 
   /** Caches and feeds in, then this process's own controllers; the leader's once the lease is held. */
   async start(): Promise<void> {
+    await this.replicas.start();
     await this.reconciler?.start();
     await this.usage.start();
     await this.lease.start(
@@ -96,6 +123,8 @@ export class ControlPlane {
   }
 
   startLeaderControllers(): void {
+    this.fenceEpoch = this.lease.epoch;
+    this.refusalReported = false;
     this.reconciler?.startLeaderControllers();
     for (const { controller, queue } of this.housekeeping) {
       queue.start();
@@ -103,10 +132,27 @@ export class ControlPlane {
     }
   }
 
-  /** Reconciles already running finish; nothing new starts until startLeaderControllers(). */
-  stopLeaderControllers(): void {
-    this.reconciler?.stopLeaderControllers();
-    for (const { queue } of this.housekeeping) queue.stop();
+  /** Nothing new starts until startLeaderControllers(); resolves once the reconciles already running have finished. */
+  stopLeaderControllers(): Promise<void> {
+    this.fenceEpoch = 0;
+    const finishing = [this.reconciler?.stopLeaderControllers()];
+    for (const { queue } of this.housekeeping) {
+      queue.stop();
+      finishing.push(queue.idle());
+    }
+    return Promise.all(finishing).then(() => {});
+  }
+
+  /**
+   * A leader's write was refused: another replica leads now. Step down at once (the lease warns).
+   * Refusals of reconciles still finishing after leadership was lost otherwise (at epoch 0) are
+   * reported once, so that a paused leader's stale work is seen to be stopped.
+   */
+  private fenced(error: FencedError): void {
+    if (this.refusalReported) return;
+    this.refusalReported = true;
+    if (this.lease.leading) this.lease.stepDown(error.message);
+    else this.log.warn({ epoch: error.currentEpoch }, `leader: a write of a reconcile still running when this replica stopped leading was refused (${error.message}); later ones are not logged`);
   }
 
   /**
@@ -119,6 +165,6 @@ export class ControlPlane {
     this.usage.stop();
     this.reconciler?.stop();
     this.gateway.closeAll();
-    return released;
+    return Promise.all([released, this.replicas.stop()]).then(() => {});
   }
 }

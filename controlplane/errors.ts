@@ -68,6 +68,9 @@ function fromStoreError(error: StoreError): ApiError {
       return new ApiError('Conflict', error.message);
     case 'Gone':
       return new ApiError('Gone', error.message);
+    // Only the leader's own controllers write fenced (ObjectStore.fenced); never a request.
+    case 'Fenced':
+      return new ApiError('Conflict', error.message);
     case 'Invalid':
       return new ApiError('Invalid', error.message, 'details' in error ? (error.details as FieldError[]) : []);
   }

@@ -6,6 +6,7 @@ import type { ServerConfig } from './config.ts';
 import type { Leadership } from './leader-lease.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { AgentGateway } from './agents/agent-gateway.ts';
+import type { AgentAnswers } from './agents/agent-request-router.ts';
 import type { AgentRegistry } from './agents/agent-registry.ts';
 import type { NamespaceUsage } from './namespace-usage.ts';
 
@@ -17,9 +18,13 @@ declare module 'fastify' {
     metrics: ServerMetrics;
     /** Whether this replica leads, and its epoch, for /readyz and /metrics. */
     leadership: Leadership;
+    /** This replica's name among those sharing the store (Agent status.replica names the one holding an agent). */
+    replicaId: string;
     now: () => Date;
     agentRegistry: AgentRegistry;
     agentGateway: AgentGateway;
+    /** Logs and stats from agents, wherever their connection is held. */
+    agentRequests: AgentAnswers;
     /** What each namespace stores, for the per-user limits on objects and replicas. */
     namespaceUsage: NamespaceUsage;
   }
@@ -36,5 +41,7 @@ declare module 'fastify' {
     tokenInQuery?: boolean;
     /** Only for agents, with their own credential (users get 403). */
     agent?: boolean;
+    /** Only for the other replicas, with the replica credential (replica-routes.ts). */
+    replica?: boolean;
   }
 }

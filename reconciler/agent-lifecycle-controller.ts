@@ -1,5 +1,8 @@
 // Agents that stop heartbeating: NotReady after a grace period; after the eviction timeout
-// their instances are Lost (and replaced elsewhere by the workload controller).
+// their instances are Lost (and replaced elsewhere by the workload controller). With several
+// replicas the agent may be connected to another one: what this controller knows of it is in the
+// store (its status names that replica, which closes the connection once the agent falls silent
+// and then records when it was last heard) and in the replicas' own liveness.
 import type { Condition, Instance, ServedAgent } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
@@ -14,6 +17,15 @@ export interface LifecycleTimings {
   evictionMs: number;
 }
 
+/** Which control-plane replicas are alive (controlplane/replicas/replica-directory.ts). */
+export interface ReplicaLiveness {
+  /** This replica. */
+  readonly id: string;
+  isAlive(id: string): boolean;
+  /** When it was last seen alive; undefined once its row is gone. */
+  lastSeen(id: string): number | undefined;
+}
+
 export class AgentLifecycleController implements Controller {
   readonly name = 'agent-lifecycle';
 
@@ -23,6 +35,7 @@ export class AgentLifecycleController implements Controller {
       agents: ObjectCache<ServedAgent>;
       instances: ObjectCache<Instance>;
       link: AgentLink;
+      replicas?: ReplicaLiveness;
       timings: LifecycleTimings;
       now: () => number;
       /** When this controller started (last) in this process: silence before it is not the agent's fault. */
@@ -37,10 +50,11 @@ export class AgentLifecycleController implements Controller {
     if (!agent) return this.evict(name, `agent ${name} was deleted`);
     // Heartbeats are kept in memory by the connection's holder and persisted only now and then.
     const persisted = Date.parse(agent.status?.lastHeartbeatTime ?? agent.metadata.creationTimestamp ?? '');
-    const lastHeartbeat = Math.max(Number.isNaN(persisted) ? 0 : persisted, link.lastHeard(name) ?? 0);
+    const elsewhere = this.heardElsewhere(agent);
+    const lastHeartbeat = Math.max(Number.isNaN(persisted) ? 0 : persisted, link.lastHeard(name) ?? 0, elsewhere.heardAt);
     // After a control-plane restart every agent gets a full grace period to reconnect.
     const silentFor = now() - Math.max(lastHeartbeat, this.deps.startedAt());
-    const connected = link.observed(name) !== undefined;
+    const connected = link.observed(name) !== undefined || elsewhere.connected;
     if (connected && silentFor < timings.graceMs) return { requeueAfterMs: timings.graceMs - silentFor };
     const ready = agent.status?.conditions?.find((c) => c.type === 'Ready');
     if (silentFor >= timings.graceMs && ready?.status !== 'False') {
@@ -52,12 +66,26 @@ export class AgentLifecycleController implements Controller {
         lastTransitionTime: new Date(now()).toISOString(),
       };
       const conditions = [...(agent.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), condition];
-      await store.updateStatus({ kind: 'Agent', name }, { ...agent.status, conditions });
+      // Only over what was read: the agent may just have connected to another replica, whose
+      // write (Ready, naming it) must not be undone; the conflict brings this key back.
+      await store.updateStatus({ kind: 'Agent', name }, { ...agent.status, conditions }, { resourceVersion: agent.metadata.resourceVersion! });
     }
     if (silentFor < timings.graceMs + timings.evictionMs) {
       return { requeueAfterMs: Math.max(1, (silentFor < timings.graceMs ? timings.graceMs : timings.graceMs + timings.evictionMs) - silentFor) };
     }
     await this.evict(name, `agent ${name} has not been heard from for ${Math.round(silentFor / 1000)} s`);
+  }
+
+  /**
+   * An agent connected to another replica is heard while that replica lives (it would close a
+   * silent connection and record it); once the replica is dead, as of when it was last seen.
+   */
+  private heardElsewhere(agent: ServedAgent): { connected: boolean; heardAt: number } {
+    const holder = agent.status?.replica;
+    const { replicas, now } = this.deps;
+    if (!replicas || holder === undefined || holder === replicas.id) return { connected: false, heardAt: 0 };
+    if (replicas.isAlive(holder)) return { connected: true, heardAt: now() };
+    return { connected: false, heardAt: replicas.lastSeen(holder) ?? 0 };
   }
 
   /** The agent's instances are Lost (the workload controller replaces them); deletions it would have confirmed finish. */

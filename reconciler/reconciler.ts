@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Instance, ResourceList, Secret, ServedAgent, ServedWorkload } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { AgentLink } from './agent-link.ts';
-import { AgentLifecycleController, type LifecycleTimings } from './agent-lifecycle-controller.ts';
+import { AgentLifecycleController, type LifecycleTimings, type ReplicaLiveness } from './agent-lifecycle-controller.ts';
 import { AgentSyncController } from './agent-sync-controller.ts';
 import { ClusterCapacity } from './cluster-capacity.ts';
 import { systemClock, type Clock } from '../schemas/clock.ts';
@@ -19,7 +19,15 @@ import { referencedSecrets } from './secret-refs.ts';
 
 export interface ReconcilerOptions {
   store: ObjectStore;
+  /**
+   * What the cluster-wide controllers (workloads, agent lifecycle) write through: the leader's
+   * fenced view of store (ObjectStore.fenced), so a replica that lost the lease writes nothing.
+   * Default: store.
+   */
+  leaderStore?: ObjectStore;
   link: AgentLink;
+  /** The control-plane replicas: an agent connected to a live one is heard (absent: only this process's connections count). */
+  replicas?: ReplicaLiveness;
   clock?: Clock;
   timings?: Partial<LifecycleTimings>;
   resyncMs?: number;
@@ -87,8 +95,9 @@ export class Reconciler {
     const capacity = new ClusterCapacity(options.defaultRequests, options.sharedRequestsPerUser);
     this.agents.onChange((current, previous) => capacity.observeAgent(current, previous));
     this.instances.onChange((current, previous) => capacity.observeInstance(current, previous));
+    const leaderStore = options.leaderStore ?? store;
     const workloadController = new WorkloadController({
-      store,
+      store: leaderStore,
       workloads: this.workloads,
       instances: this.instances,
       capacity,
@@ -99,10 +108,11 @@ export class Reconciler {
     const syncQueue = queue(new AgentSyncController({ store, instances: this.instances, link }));
     const lifecycleQueue = leaderQueue(
       new AgentLifecycleController({
-        store,
+        store: leaderStore,
         agents: this.agents,
         instances: this.instances,
         link,
+        ...(options.replicas ? { replicas: options.replicas } : {}),
         timings: { ...DEFAULT_TIMINGS, ...options.timings },
         now: () => clock.now(),
         startedAt: () => this.leadingSince,
@@ -186,8 +196,9 @@ export class Reconciler {
   }
 
   /** The cluster-wide controllers take no more keys; a reconcile already running finishes. */
-  stopLeaderControllers(): void {
+  stopLeaderControllers(): Promise<void> {
     for (const q of this.leaderQueues) q.stop();
+    return Promise.all(this.leaderQueues.map((q) => q.idle())).then(() => {});
   }
 
   stop(): void {

@@ -393,6 +393,10 @@ export interface AgentSpec {
 export interface AgentStatus {
   conditions?: Conditions;
   lastHeartbeatTime?: string;
+  /**
+   * The control-plane replica holding the agent's connection; absent while it is not connected.
+   */
+  replica?: string;
   capacity?: ResourceList;
   allocatable?: ResourceList;
   runtimes?: ('docker' | 'process')[];

@@ -32,7 +32,15 @@ export interface ApiTokenRecord {
   revokedAt: string | null;
 }
 
+/** A credential revoked here or by another replica: whatever caches or holds it must let go. */
+export type Revocation = { session: string } | { agent: string };
+
 export interface AuthStore {
+  /**
+   * Called for every session revoked and every agent credential replaced or deleted, by this
+   * process or (PostgreSQL) another replica sharing the database, within moments of the commit.
+   */
+  onRevoked(listener: (revocation: Revocation) => void): void;
   /** Creates the user and makes it a member of its namespace. AlreadyExists if taken. */
   createUser(user: UserRecord, namespace: string): Promise<void>;
   findUser(username: string): Promise<UserRecord | undefined>;
@@ -76,8 +84,30 @@ export interface JoinTokenRecord {
 export class SqlAuthStore implements AuthStore {
   private readonly db: Kysely<Database>;
 
+  private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
+
   constructor(private readonly adapter: DialectAdapter) {
     this.db = adapter.writer;
+  }
+
+  onRevoked(listener: (revocation: Revocation) => void): void {
+    this.revocationListeners.push(listener);
+  }
+
+  /** What another replica revoked (the adapter's listener passes it on). */
+  revokedElsewhere(encoded: string): void {
+    const revocation = decodeRevocation(encoded);
+    if (revocation) this.notifyRevoked(revocation);
+  }
+
+  /** Here at once; the other replicas once the adapter has told them. */
+  private async revoked(revocation: Revocation): Promise<void> {
+    this.notifyRevoked(revocation);
+    await this.adapter.revoke('session' in revocation ? `session:${revocation.session}` : `agent:${revocation.agent}`);
+  }
+
+  private notifyRevoked(revocation: Revocation): void {
+    for (const listener of this.revocationListeners) listener(revocation);
   }
 
   /** A write, acknowledged once durable (see DialectAdapter.afterCommit). */
@@ -130,6 +160,7 @@ export class SqlAuthStore implements AuthStore {
 
   async revokeSession(id: string, now: string): Promise<void> {
     await this.write((db) => db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute());
+    await this.revoked({ session: id });
   }
 
   async addRefreshToken(hash: string, sessionId: string, expiresAt: string): Promise<void> {
@@ -227,6 +258,7 @@ export class SqlAuthStore implements AuthStore {
         .onConflict((oc) => oc.column('agent').doUpdateSet({ hash, created_at: now }))
         .execute(),
     );
+    await this.revoked({ agent });
   }
 
   async agentCredentialHash(agent: string): Promise<string | undefined> {
@@ -236,6 +268,7 @@ export class SqlAuthStore implements AuthStore {
 
   async deleteAgentCredential(agent: string): Promise<boolean> {
     const result = await this.write((db) => db.deleteFrom('agent_credentials').where('agent', '=', agent).executeTakeFirst());
+    await this.revoked({ agent });
     return Number(result.numDeletedRows) === 1;
   }
 
@@ -262,4 +295,12 @@ function toApiToken(row: Database['api_tokens']): ApiTokenRecord {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
   };
+}
+
+function decodeRevocation(encoded: string): Revocation | undefined {
+  const colon = encoded.indexOf(':');
+  const [kind, value] = [encoded.slice(0, colon), encoded.slice(colon + 1)];
+  if (kind === 'session') return { session: value };
+  if (kind === 'agent') return { agent: value };
+  return undefined;
 }

@@ -95,6 +95,13 @@ export interface AgentCredentialsTable {
   created_at: string;
 }
 
+export interface ReplicasTable {
+  id: string;
+  url: string;
+  started_at: string;
+  heartbeat_at: number;
+}
+
 export interface Database {
   objects: ObjectsTable;
   changes: ChangesTable;
@@ -108,4 +115,5 @@ export interface Database {
   server_keys: ServerKeysTable;
   join_tokens: JoinTokensTable;
   agent_credentials: AgentCredentialsTable;
+  replicas: ReplicasTable;
 }

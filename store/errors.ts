@@ -3,7 +3,7 @@
 import type { FieldError } from '../schemas/validate.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 
-export type StoreErrorCode = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Invalid';
+export type StoreErrorCode = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Invalid' | 'Fenced';
 
 export abstract class StoreError extends Error {
   abstract readonly code: StoreErrorCode;
@@ -43,6 +43,26 @@ export class GoneError extends StoreError {
   ) {
     super(`revision ${requestedRevision} has been compacted (oldest retained is ${compactedRevision}); list again and watch from the list's resourceVersion`);
     this.name = 'GoneError';
+  }
+}
+
+/**
+ * A leader's write (ObjectStore.fenced) refused because a newer leader exists: the writer must
+ * stop acting as the leader. Nothing of the write happened. epoch 0: the writer had already
+ * stepped down when it tried.
+ */
+export class FencedError extends StoreError {
+  readonly code = 'Fenced';
+  constructor(
+    readonly epoch: number,
+    readonly currentEpoch: number,
+  ) {
+    super(
+      epoch > 0
+        ? `this replica's leadership (epoch ${epoch}) was superseded by epoch ${currentEpoch}; write refused`
+        : `this replica no longer leads (the leader's epoch is ${currentEpoch}); write refused`,
+    );
+    this.name = 'FencedError';
   }
 }
 

@@ -7,8 +7,19 @@ import type { Database } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import type { Execute } from './prepared-query.ts';
 
+/**
+ * A unit's claim to write, checked inside the batch's transaction before the unit runs: the
+ * writer's epoch (see ObjectStore.fenced), read when the unit's turn comes.
+ */
+export type Fence = () => number;
+
 /** One database transaction's worth of units, seen from the group commit. */
 export interface Batch<Unit, Done> {
+  /**
+   * Before a fenced unit's savepoint: the error that refuses it, or undefined to run it. A refused
+   * unit fails alone, unrun, and takes nothing (no revision, no savepoint).
+   */
+  admit(fence: Fence): Promise<Error | undefined>;
   /** Inside a fresh savepoint: what the next caller's function works on. */
   begin(): Unit;
   /** The caller's function returned: finish the unit inside its savepoint. */
@@ -30,6 +41,7 @@ export interface GroupCommitHooks<Unit, Done> {
 
 interface Pending<Unit> {
   fn: (unit: Unit) => Promise<unknown>;
+  fence: Fence | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -52,11 +64,11 @@ export class GroupCommit<Unit, Done> {
     private readonly hooks: GroupCommitHooks<Unit, Done>,
   ) {}
 
-  /** Runs fn in the next batch; settles once the batch's commit is durable. */
-  run<T>(fn: (unit: Unit) => Promise<T>): Promise<T> {
+  /** Runs fn in the next batch, unless its fence refuses it; settles once the batch's commit is durable. */
+  run<T>(fn: (unit: Unit) => Promise<T>, fence?: Fence): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ fn, fence, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length === 1 && !this.committing) setImmediate(() => void this.commitPending());
     });
   }
@@ -100,7 +112,12 @@ export class GroupCommit<Unit, Done> {
       try {
         const execute: Execute = this.database.executeOnWriter ?? (<R>(query: CompiledQuery) => trx.executeQuery<R>(query));
         const work = await this.hooks.open(trx, execute);
-        for (const { fn } of batch) {
+        for (const { fn, fence } of batch) {
+          const refused = fence && (await work.admit(fence));
+          if (refused) {
+            outcomes.push({ ok: false, error: refused });
+            continue;
+          }
           await execute(SAVEPOINT);
           const unit = work.begin();
           try {

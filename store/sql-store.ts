@@ -5,10 +5,11 @@
 import type { SpecRevision } from '../schemas/types.gen.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import { SqlAuthStore, type AuthStore } from './auth-store.ts';
+import { SqlReplicaStore, type ReplicaStore } from './replica-store.ts';
 import { ChangeFeed } from './change-feed.ts';
-import { GoneError, InvalidError, mapDriverError } from './errors.ts';
+import { FencedError, GoneError, InvalidError, mapDriverError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, type Fence } from './group-commit.ts';
 import { StoreReads, readChanges, readMeta } from './store-reads.ts';
 import { WriteBatch, hotStatements, type SqlTransaction, type WriteContext, type WrittenChanges } from './store-transaction.ts';
 import type {
@@ -40,17 +41,22 @@ export interface SqlStoreOptions {
 
 export class SqlStore implements ObjectStore {
   readonly auth: AuthStore;
+  readonly replicas: ReplicaStore;
   private readonly commits: GroupCommit<SqlTransaction, WrittenChanges>;
   private readonly reads: StoreReads;
   private closing: Promise<void> | undefined;
+  /** What this store's writes carry: nothing, but in a view made by fenced(). */
+  private fence: { epoch: Fence; onFenced: ((error: FencedError) => void) | undefined } | undefined;
 
   private constructor(
     private readonly adapter: DialectAdapter,
     context: WriteContext,
     private readonly feed: ChangeFeed,
     private readonly stopListening: () => Promise<void>,
+    auth: SqlAuthStore,
   ) {
-    this.auth = new SqlAuthStore(adapter);
+    this.auth = auth;
+    this.replicas = new SqlReplicaStore(adapter);
     this.reads = new StoreReads(adapter, context.statements);
     this.commits = new GroupCommit(adapter, {
       open: (trx, execute) => WriteBatch.open(context, trx, execute),
@@ -71,8 +77,9 @@ export class SqlStore implements ObjectStore {
       historyLimit: options.historyLimit ?? 10,
     };
     const feed = new ChangeFeed((after, limit) => readChanges(adapter.reader, after, limit), await readMeta(adapter.reader, 'revision'), options.watchWindow, options.onBackgroundError);
-    const stopListening = await adapter.listen(() => feed.signal());
-    return new SqlStore(adapter, context, feed, stopListening);
+    const auth = new SqlAuthStore(adapter);
+    const stopListening = await adapter.listen({ commit: () => feed.signal(), revoked: (revocation) => auth.revokedElsewhere(revocation) });
+    return new SqlStore(adapter, context, feed, stopListening, auth);
   }
 
   /**
@@ -81,7 +88,33 @@ export class SqlStore implements ObjectStore {
    * next, so the log stays gapless.
    */
   transact<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.commits.run(fn);
+    return this.write(fn);
+  }
+
+  /** Every write goes through here: an unfenced one exactly as before fencing existed. */
+  private write<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const fence = this.fence;
+    if (!fence) return this.commits.run(fn);
+    return this.commits.run(fn, fence.epoch).catch((error: unknown) => {
+      if (error instanceof FencedError) fence.onFenced?.(error);
+      throw error;
+    });
+  }
+
+  /**
+   * A view rather than a wrapper: an object whose prototype is this store, with only its fence and
+   * close of its own. So it shares the one group commit (a fenced write and others' unfenced ones
+   * batch together; each fenced unit is checked alone, see WriteBatch.admit), every member the
+   * interface has or will have passes through with no delegation to keep in step, and the
+   * unfenced write path is untouched. epoch is a function because the view is made once, for
+   * controllers made once, while the epoch changes with every leadership (and is 0 between them).
+   */
+  fenced(epoch: () => number, onFenced?: (error: FencedError) => void): ObjectStore {
+    const view = Object.create(this) as SqlStore;
+    view.fence = { epoch, onFenced };
+    // The store is its opener's to close, not the view's holder's.
+    view.close = async () => {};
+    return view;
   }
 
   get(key: ObjectKey): Promise<StoredObject> {
@@ -130,7 +163,7 @@ export class SqlStore implements ObjectStore {
     if (!Number.isSafeInteger(revision) || revision < 0) {
       throw new InvalidError([{ path: 'revision', message: 'must be a non-negative integer revision' }]);
     }
-    await this.commits.run((tx) => tx.compact(revision));
+    await this.write((tx) => tx.compact(revision));
   }
 
   history(key: ObjectKey): Promise<SpecRevision[]> {

@@ -8,8 +8,8 @@ import type { ChangesTable, Database, SpecRevisionsTable } from './db-schema.ts'
 import type { DialectAdapter } from './dialects/adapter.ts';
 import type { ChangeRecord } from './change-feed.ts';
 import { frozenInTests } from './frozen.ts';
-import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError } from './errors.ts';
-import type { Batch } from './group-commit.ts';
+import { AlreadyExistsError, ConflictError, FencedError, InvalidError, NotFoundError } from './errors.ts';
+import type { Batch, Fence } from './group-commit.ts';
 import { PreparedInsert, PreparedQuery, type Execute } from './prepared-query.ts';
 import { buildMeta, describeKey, keyOf, sameUserMeta, serverMeta, storedObject, userMeta } from './object-meta.ts';
 import type { DeleteResult, ObjectKey, Precondition, StatusUpdate, StoreTransaction, StoredObject } from './types.ts';
@@ -77,6 +77,8 @@ export interface WriteContext {
 export class WriteBatch implements Batch<SqlTransaction, WrittenChanges> {
   private readonly written = new Map<number, StoredObject>();
   private before: number | undefined;
+  /** The stored leader epoch, read by the batch's first fenced unit (the revision lock keeps it). */
+  private leaderEpoch: number | undefined;
 
   private constructor(
     private readonly trx: Transaction<Database>,
@@ -91,6 +93,20 @@ export class WriteBatch implements Batch<SqlTransaction, WrittenChanges> {
     // rolls back.
     await counter.lock();
     return new WriteBatch(trx, context, counter, execute);
+  }
+
+  /**
+   * Read after open() took the revision lock, which the epoch bump takes too (leader-epoch.ts): so
+   * the epoch cannot move until this batch commits, and one read serves every fenced unit in it.
+   * Where the adapter reads no epoch (SQLite: one process, no other leader) nothing is fenced and a
+   * write costs no statement more.
+   */
+  async admit(fence: Fence): Promise<Error | undefined> {
+    const { readLeaderEpoch } = this.context.adapter;
+    if (!readLeaderEpoch) return undefined;
+    this.leaderEpoch ??= await readLeaderEpoch(this.trx);
+    const epoch = fence();
+    return epoch < this.leaderEpoch ? new FencedError(epoch, this.leaderEpoch) : undefined;
   }
 
   begin(): SqlTransaction {

@@ -2,6 +2,8 @@
 // conformance suite in tests/store runs against every backend.
 import type { ObjectMeta, SpecRevision } from '../schemas/types.gen.ts';
 import type { AuthStore } from './auth-store.ts';
+import type { FencedError } from './errors.ts';
+import type { ReplicaStore } from './replica-store.ts';
 import type { LabelSelector } from './label-selector.ts';
 
 /** Any object the store holds. The store knows envelopes, not kinds: specs are opaque. */
@@ -105,6 +107,8 @@ export interface StoreTransaction {
 export interface ObjectStore extends Omit<StoreTransaction, 'find'> {
   /** Users, namespaces, sessions and tokens, in the same database. */
   readonly auth: AuthStore;
+  /** The control-plane replicas sharing the database. */
+  readonly replicas: ReplicaStore;
   /**
    * Runs fn in one transaction: every write gets its own revision, all commit together, and
    * nothing is written if fn throws. A StoreError thrown inside aborts the transaction.
@@ -120,5 +124,13 @@ export interface ObjectStore extends Omit<StoreTransaction, 'find'> {
   compact(revision: number): Promise<void>;
   /** Spec by generation, oldest first (the last few generations are kept). */
   history(key: ObjectKey): Promise<SpecRevision[]>;
+  /**
+   * This store as the leader's controllers write (DESIGN §10, fencing): every write of the view
+   * (create, update, updateStatus, delete, transact, compact) is refused with FencedError, writing
+   * nothing, when the stored leader epoch is larger than epoch() at the time it runs; onFenced
+   * hears of every refusal, even one its caller swallows. Reads, watches and auth are this store's
+   * own; closing the view closes nothing. (SQLite: one process leads; nothing is refused.)
+   */
+  fenced(epoch: () => number, onFenced?: (error: FencedError) => void): ObjectStore;
   close(): Promise<void>;
 }

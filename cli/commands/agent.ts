@@ -57,7 +57,7 @@ export function registerAgentCommand(program: Command): void {
   const agent = program
     .command('agent')
     .description('run an agent on this machine: it joins the control plane and runs what is scheduled here')
-    .option('--server <url>', 'control plane URL (env LATTICE_SERVER)', process.env.LATTICE_SERVER)
+    .option('--server <url,...>', "control plane URL (a server or a load balancer), or the URLs of several replicas of one cluster separated by commas, tried in turn when a connection drops; the first one names the cluster: the credential is kept under it, so keep it first (env LATTICE_SERVER)", process.env.LATTICE_SERVER)
     .option('--join-token <token>', 'join token, needed on first start (env LATTICE_JOIN_TOKEN)', process.env.LATTICE_JOIN_TOKEN)
     .option('--name <name>', 'agent name (env LATTICE_AGENT_NAME)', process.env.LATTICE_AGENT_NAME ?? hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-'))
     .option('--labels <k=v,...>', 'labels for placement.agentSelector', parseLabels)

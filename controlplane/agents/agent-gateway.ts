@@ -35,6 +35,13 @@ export interface GatewayDeps {
   isReady?: (agent: string) => boolean | undefined;
   /** Heartbeats are kept in memory; the Agent's lastHeartbeatTime is written this often (default 30 s). */
   heartbeatPersistMs?: number;
+  /**
+   * A connection silent this long is closed (it is half-open, or the agent hangs): liveness is then
+   * in the store for every replica's lifecycle controller to read (default 15 s, the grace).
+   */
+  silenceMs?: number;
+  /** This replica (Agent status.replica names the one holding the connection). */
+  replica: string;
   log: { warn(message: string): void; error(error: unknown, message: string): void };
 }
 
@@ -45,6 +52,7 @@ const HEARTBEAT_PERSIST_MS = 30_000;
 const STOP_RESEND_MS = 30_000;
 /** A connection heard from this recently is live: a second one with its credential is worth a warning. */
 const LIVE_CONNECTION_MS = 10_000;
+const SILENCE_MS = 15_000;
 
 export class AgentGateway implements AgentLink {
   private readonly connections = new Map<string, Connection>();
@@ -55,9 +63,13 @@ export class AgentGateway implements AgentLink {
   readonly requests = new AgentRequests((agent, message) => this.send(agent, message));
 
   private readonly heartbeatPersistMs: number;
+  private readonly silenceMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(private readonly deps: GatewayDeps) {
     this.heartbeatPersistMs = deps.heartbeatPersistMs ?? HEARTBEAT_PERSIST_MS;
+    this.silenceMs = deps.silenceMs ?? SILENCE_MS;
   }
 
   observed(agent: string): readonly ObservedInstance[] | undefined {
@@ -110,6 +122,7 @@ export class AgentGateway implements AgentLink {
    * racing its old self), and the Agent says so.
    */
   accept(agent: string, socket: WebSocket, address: string): void {
+    this.sweeper ??= setInterval(() => this.closeSilent(), Math.max(100, this.silenceMs / 3)).unref();
     const previous = this.connections.get(agent);
     if (previous) previous.socket.close(CLOSE_REPLACED, 'replaced by a newer connection of this agent');
     const heardAgo = this.deps.now().getTime() - (this.heard.get(agent) ?? 0);
@@ -175,7 +188,34 @@ export class AgentGateway implements AgentLink {
         this.connections.delete(agent);
         this.requests.disconnected(agent);
         this.changed(agent, 'connection');
+        // Not as this replica shuts down: its row's going tells the others.
+        if (!this.closing) chain = chain.then(() => this.markDisconnected(agent)).catch((error: unknown) => this.deps.log.error(error, `agent ${agent}: recording its disconnection failed`));
       }
+    });
+  }
+
+  /** Connections not heard from within silenceMs: closed, so the store says the agent is silent. */
+  private closeSilent(): void {
+    const before = this.deps.now().getTime() - this.silenceMs;
+    for (const [agent, { socket }] of this.connections) {
+      if ((this.heard.get(agent) ?? 0) < before) socket.terminate();
+    }
+  }
+
+  /**
+   * The Agent no longer names this replica, and its lastHeartbeatTime is when it was last heard:
+   * the leader (perhaps another replica) counts its silence from there. Not if it has meanwhile
+   * connected to another replica (status.replica names that one).
+   */
+  private async markDisconnected(agent: string): Promise<void> {
+    const heard = this.heard.get(agent);
+    const key = { kind: 'Agent', name: agent };
+    await this.deps.store.transact(async (tx) => {
+      const current = await tx.find(key);
+      const status = (current?.status ?? {}) as Record<string, unknown>;
+      if (!current || status.replica !== this.deps.replica) return;
+      const { replica: _ours, ...rest } = status;
+      await tx.updateStatus(key, { ...rest, ...(heard ? { lastHeartbeatTime: new Date(heard).toISOString() } : {}) }, { uid: current.metadata.uid! });
     });
   }
 
@@ -211,6 +251,7 @@ export class AgentGateway implements AgentLink {
     const next = {
       ...(facts ? { ...kept, ...agentFactsStatus(facts) } : status),
       lastHeartbeatTime: now,
+      replica: this.deps.replica,
       conditions: upsertCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'AgentConnected', message: 'connected and heartbeating' }, now),
     };
     await this.deps.store.updateStatus(key, next);
@@ -257,6 +298,8 @@ export class AgentGateway implements AgentLink {
   }
 
   closeAll(): void {
+    this.closing = true;
+    clearInterval(this.sweeper);
     for (const { socket } of this.connections.values()) socket.close(1001, 'control plane shutting down');
   }
 }

@@ -10,10 +10,11 @@ import { ApiError, badRequest, notFound, unauthorized } from '../errors.ts';
 import type { ServerConfig } from '../config.ts';
 import type { Principal } from './principal.ts';
 import { WindowLimiter } from './rate-limiter.ts';
-import { AccessTokens, generateSecret, hashToken, newApiToken, newRefreshToken, parseApiToken, sameHash } from './tokens.ts';
+import { AccessTokens, generateSecret, hashToken, newApiToken, newRefreshToken, parseApiToken, replicaCredential, sameHash } from './tokens.ts';
 
-// How long a session found active is trusted without asking the database again. Revocations in
-// this process take effect at once; on another replica within this window.
+// How long a session found active is trusted without asking the database again. Revocations take
+// effect at once here and, told by the store, on the other replicas within moments; this bounds it
+// when that word is lost (a replica's listening connection down).
 const SESSION_CHECK_TTL_MS = 2000;
 
 const USERNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -42,7 +43,12 @@ export class AuthService {
     private readonly tokens: AccessTokens,
     private readonly config: ServerConfig,
     private readonly now: () => Date,
+    /** What other replicas present to this one's internal routes (replicaCredential). */
+    readonly replicaCredential: string,
   ) {
+    auth.onRevoked((revocation) => {
+      if ('session' in revocation) this.activeSessions.delete(revocation.session);
+    });
     const windowMs = config.login.windowSeconds * 1000;
     this.failuresPerUserAddress = new WindowLimiter(config.login.perUserFailures, windowMs);
     this.failuresPerUser = new WindowLimiter(config.login.perUserFailures * USER_FAILURES_FROM_ANYWHERE, windowMs * USER_FAILURES_FROM_ANYWHERE);
@@ -52,7 +58,7 @@ export class AuthService {
 
   static async create(store: ObjectStore, config: ServerConfig, now: () => Date = () => new Date()): Promise<AuthService> {
     const secret = config.jwtSecret ?? (await store.auth.serverKey('jwt-hs256', generateSecret));
-    const service = new AuthService(store.auth, new AccessTokens(secret, config.accessTokenTtlSeconds, () => now().getTime()), config, now);
+    const service = new AuthService(store.auth, new AccessTokens(secret, config.accessTokenTtlSeconds, () => now().getTime()), config, now, replicaCredential(secret));
     if (config.bootstrapAdmin) await service.bootstrapAdmin(config.bootstrapAdmin.username, config.bootstrapAdmin.password);
     return service;
   }
@@ -63,6 +69,16 @@ export class AuthService {
    * configured it: starting would leave the operator locked out and the squatter holding the name.
    */
   private async bootstrapAdmin(username: string, password: string): Promise<void> {
+    try {
+      await this.createUserUnlessAdmin(username, password);
+    } catch (error) {
+      // Replicas starting together race to create it: the loser finds the winner's admin.
+      if (!(error instanceof ApiError && error.reason === 'AlreadyExists')) throw error;
+      await this.createUserUnlessAdmin(username, password);
+    }
+  }
+
+  private async createUserUnlessAdmin(username: string, password: string): Promise<void> {
     const existing = await this.auth.findUser(username);
     if (existing?.role === 'admin') return;
     if (existing) {
@@ -147,7 +163,6 @@ export class AuthService {
   }
 
   private async revokeSession(id: string): Promise<void> {
-    this.activeSessions.delete(id);
     await this.auth.revokeSession(id, this.timestamp());
   }
 

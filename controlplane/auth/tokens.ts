@@ -1,6 +1,6 @@
 // Token formats. Access tokens are short-lived HS256 JWTs; refresh and API tokens are opaque
 // random strings stored as SHA-256, compared in constant time.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Role } from '../../store/auth-store.ts';
 
@@ -82,6 +82,21 @@ export function sameHash(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const REPLICA_PREFIX = 'lrp_';
+
+/**
+ * What replicas present to each other's internal routes: derived from the access-token key every
+ * replica of a cluster shares (in the database, or LATTICE_JWT_SECRET), so there is no second
+ * secret to distribute, and it changes with that key.
+ */
+export function replicaCredential(accessTokenKey: string): string {
+  return REPLICA_PREFIX + createHmac('sha256', accessTokenKey).update('lattice replica-to-replica requests').digest('base64url');
+}
+
+export function isReplicaCredential(value: string): boolean {
+  return value.startsWith(REPLICA_PREFIX);
 }
 
 export function newRefreshToken(): string {

@@ -44,9 +44,9 @@ export async function agentRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { joinToken, name, labels: agentLabels } = request.body as { joinToken: string; name: string; labels?: Record<string, string> };
+      // Joining again replaces the credential: whoever holds the old one is cut off now, on any
+      // replica (the ControlPlane disconnects it as the store reports the revocation).
       const registered = await app.agentRegistry.register(joinToken, name, agentLabels);
-      // Joining again replaces the credential: whoever holds the old one is cut off now.
-      app.agentGateway.disconnect(name, 'this agent joined again: its previous credential is revoked');
       reply.code(201);
       return registered;
     },
@@ -54,9 +54,7 @@ export async function agentRoutes(app: FastifyInstance): Promise<void> {
 
   // `lattice agent rotate`: the agent trades its credential for a new one; the old one stops working at once.
   app.post('/agents/rotate', { config: { agent: true } }, async (request) => {
-    const rotated = await app.agentRegistry.rotate(request.agentName!);
-    app.agentGateway.disconnect(request.agentName!, 'credential rotated: reconnect with the new one');
-    return rotated;
+    return app.agentRegistry.rotate(request.agentName!);
   });
 
   app.get('/agents/connect', { websocket: true, config: { agent: true } }, (socket, request) => {

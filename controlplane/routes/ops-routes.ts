@@ -8,7 +8,7 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
     try {
       // A standby is ready too: it serves the API; only the cluster-wide controllers wait.
       const { leading, epoch } = app.leadership;
-      return { status: 'ready', revision: await app.store.currentRevision(), leader: leading, epoch };
+      return { status: 'ready', revision: await app.store.currentRevision(), leader: leading, epoch, replica: app.replicaId };
     } catch {
       throw new ApiError('ServiceUnavailable', 'the store is not answering');
     }

@@ -98,8 +98,8 @@ export async function resourceRoutes(app: FastifyInstance): Promise<void> {
     if (!agent || !canRead(request.principal, agent)) throw notFound(`Agent ${name} not found`);
     const owner = (agent.spec as { owner?: string }).owner;
     if (request.principal.role !== 'admin' && owner !== request.principal.username) throw forbidden(`Agent ${name} is shared: only an admin may delete it`);
+    // Its connection, on whichever replica holds it, closes as the store reports the revocation.
     await app.store.auth.deleteAgentCredential(name);
-    app.agentGateway.disconnect(name, 'this agent was deleted: its credential is revoked');
     const { object } = await app.store.delete({ kind: 'Agent', name });
     return object;
   });

@@ -137,7 +137,7 @@ export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void>
     if (instances.length === 0) throw new ApiError('ServiceUnavailable', `workload ${name} has no instance on an agent yet`);
     const window = logWindow(instances.length);
     const options = { follow: query.follow, previous: query.previous, window, ...(query.tail !== undefined ? { tail: query.tail } : {}) };
-    const opened = await Promise.allSettled(instances.map((i) => app.agentGateway.requests.logs(i.spec.agent, i.metadata.uid!, options)));
+    const opened = await Promise.allSettled(instances.map((i) => app.agentRequests.logs(i.spec.agent, i.metadata.uid!, options)));
     const streams = opened.flatMap((result, i) => (result.status === 'fulfilled' ? [{ prefix: instances.length > 1 ? `[${instances[i]!.metadata.name}] ` : '', stream: result.value }] : []));
     const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (streams.length === 0) throw toApiError(failure!.reason);
@@ -155,7 +155,7 @@ export async function workloadRuntimeRoutes(app: FastifyInstance): Promise<void>
       instances.map(async (instance) => {
         const base = { instance: instance.metadata.name, agent: instance.spec.agent };
         try {
-          return { ...base, ...(await app.agentGateway.requests.stats(instance.spec.agent, instance.metadata.uid!)) };
+          return { ...base, ...(await app.agentRequests.stats(instance.spec.agent, instance.metadata.uid!)) };
         } catch (error) {
           return { ...base, error: (error as Error).message };
         }

@@ -4,6 +4,12 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db-schema.ts';
 import type { Execute } from '../prepared-query.ts';
 
+/** What other processes sharing the database say. */
+export interface OtherProcesses {
+  commit(): void;
+  revoked(revocation: string): void;
+}
+
 export interface DialectAdapter {
   readonly backend: 'sqlite' | 'postgres';
   /** Runs write transactions. */
@@ -25,6 +31,12 @@ export interface DialectAdapter {
    * the revision counter until commit, so revisions commit in the order they were taken.
    */
   lockRevision(trx: Transaction<Database>): Promise<number>;
+  /**
+   * Inside a write transaction holding the revision lock: the stored leader epoch, which fenced
+   * writes are checked against (leader-epoch.ts). Absent where one process writes (SQLite): then
+   * nothing is fenced.
+   */
+  readLeaderEpoch?(trx: Transaction<Database>): Promise<number>;
   /** Inside a write transaction: tell other processes, on commit, that revision exists. */
   announce(trx: Transaction<Database>, revision: number): Promise<void>;
   /**
@@ -32,8 +44,13 @@ export interface DialectAdapter {
    * a write or show it to watchers. (PostgreSQL: COMMIT already is; SQLite: see sqlite.ts.)
    */
   afterCommit(): Promise<void>;
-  /** Calls onCommit whenever another process may have committed; returns a stop function. */
-  listen(onCommit: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls commit whenever another process may have committed, and revoked with what another
+   * process revoked (revoke()); returns a stop function.
+   */
+  listen(from: OtherProcesses): Promise<() => Promise<void>>;
+  /** Tells the other processes sharing the database that a credential was revoked (SQLite: there are none). */
+  revoke(revocation: string): Promise<void>;
   /** An error raised by the database driver (as opposed to the caller's own code). */
   isDriverError(error: unknown): boolean;
   isUniqueViolation(error: unknown): boolean;

@@ -2,8 +2,9 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../db-schema.ts';
 import { Backoff } from '../../schemas/backoff.ts';
+import { readLeaderEpoch } from '../leader-epoch.ts';
 import { migrate } from '../migrations/index.ts';
-import type { DialectAdapter } from './adapter.ts';
+import type { DialectAdapter, OtherProcesses } from './adapter.ts';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -11,7 +12,16 @@ export interface PostgresOptions {
 }
 
 const CHANNEL = 'lattice_changes';
+const REVOCATIONS = 'lattice_revocations';
 const INT8_OID = 20;
+/**
+ * A write transaction of a process that stopped (SIGSTOP, a VM paused) would hold the revision
+ * lock, and so every replica's writes and a new leader's epoch bump, for as long as it stays
+ * stopped: the server ends such a session after this long idle inside a transaction. Ours run
+ * their statements back to back, so only a stopped (or pathologically stalled) process waits this
+ * long; it stays within the 5 s of a leader takeover (DESIGN §9).
+ */
+const IDLE_IN_TRANSACTION_MS = 3_000;
 
 // Revisions are BIGINT; they stay far below 2^53, so numbers are safe and simpler than strings.
 const types = {
@@ -20,7 +30,7 @@ const types = {
 };
 
 export async function openPostgres({ connectionString, poolSize = 10 }: PostgresOptions): Promise<DialectAdapter> {
-  const pool = new pg.Pool({ connectionString, max: poolSize, types });
+  const pool = new pg.Pool({ connectionString, max: poolSize, types, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
   // An idle client's error (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -36,11 +46,17 @@ export async function openPostgres({ connectionString, poolSize = 10 }: Postgres
     // before a smaller one (which a sequence would allow, and a watcher would then skip).
     lockRevision: async (trx) =>
       (await trx.selectFrom('meta').select('value').where('key', '=', 'revision').forUpdate().executeTakeFirstOrThrow()).value,
+    readLeaderEpoch,
     announce: async (trx, revision) => {
       await sql`select pg_notify(${CHANNEL}, ${String(revision)})`.execute(trx);
     },
     afterCommit: async () => {},
-    listen: (onCommit) => listenForCommits(connectionString, onCommit),
+    listen: (from) => listenToOthers(connectionString, from),
+    // After the revoking write commits: a replica that misses it (its listener reconnecting) still
+    // rechecks a cached session within AuthService's SESSION_CHECK_TTL_MS.
+    revoke: async (revocation) => {
+      await sql`select pg_notify(${REVOCATIONS}, ${revocation})`.execute(db);
+    },
     isDriverError: (error) => error instanceof pg.DatabaseError,
     isUniqueViolation: (error) => sqlState(error) === '23505',
     isContention: (error) => sqlState(error) === '40001' || sqlState(error) === '40P01',
@@ -56,7 +72,8 @@ function sqlState(error: unknown): string {
 
 // One dedicated connection LISTENs; it reconnects with backoff and, once back, reports a
 // possible commit so the change feed re-reads whatever it missed meanwhile.
-async function listenForCommits(connectionString: string, onCommit: () => void): Promise<() => Promise<void>> {
+async function listenToOthers(connectionString: string, from: OtherProcesses): Promise<() => Promise<void>> {
+  const onCommit = () => from.commit();
   let stopped = false;
   let client: pg.Client | undefined;
   // One connection per server, so no jitter: back soon after a blip, at most every 2 s while down.
@@ -70,12 +87,15 @@ async function listenForCommits(connectionString: string, onCommit: () => void):
       next.end().catch(() => {});
       reconnect();
     };
-    next.on('notification', () => onCommit());
+    next.on('notification', (message) => {
+      if (message.channel === REVOCATIONS) from.revoked(message.payload ?? '');
+      else onCommit();
+    });
     next.on('error', lost);
     next.on('end', lost);
     try {
       await next.connect();
-      await next.query(`LISTEN ${CHANNEL}`);
+      await next.query(`LISTEN ${CHANNEL}; LISTEN ${REVOCATIONS}`);
     } catch (error) {
       next.end().catch(() => {});
       throw error;

@@ -110,6 +110,7 @@ export async function openSqlite({ file, synchronous = 'full' }: SqliteOptions):
     announce: async () => {},
     afterCommit,
     listen: async () => async () => {},
+    revoke: async () => {},
     isDriverError: (error) => error instanceof BetterSqlite3.SqliteError,
     isUniqueViolation: (error) => sqliteCode(error).startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE',
     isContention: (error) => sqliteCode(error).startsWith('SQLITE_BUSY') || sqliteCode(error).startsWith('SQLITE_LOCKED'),

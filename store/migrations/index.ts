@@ -6,6 +6,7 @@ import { authMigration } from './0002-auth.ts';
 import { agentsMigration } from './0003-agents.ts';
 import { bodiesInLogMigration } from './0004-bodies-in-log.ts';
 import { leaderEpochMigration } from './0005-leader-epoch.ts';
+import { replicasMigration } from './0006-replicas.ts';
 
 export interface MigrationContext {
   /** INTEGER in SQLite (a rowid alias: the fastest primary key), BIGINT in PostgreSQL. */
@@ -20,6 +21,7 @@ export async function migrate(db: Kysely<any>, context: MigrationContext, target
     '0003-agents': agentsMigration(),
     '0004-bodies-in-log': bodiesInLogMigration(),
     '0005-leader-epoch': leaderEpochMigration(),
+    '0006-replicas': replicasMigration(),
   };
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target);

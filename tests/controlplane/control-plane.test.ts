@@ -47,7 +47,7 @@ test('start() then stop(): no timer, watch or handle is left', async (t) => {
   const plane = controlPlane(store, clock);
   const idle = handles();
   await plane.start();
-  assert.ok(clock.pending >= 3, 'the resync, compaction and event pruning wait on the clock');
+  assert.ok(clock.pending >= 4, 'the resync, compaction, event pruning and the replica heartbeat wait on the clock');
   plane.stop();
   assert.equal(clock.pending, 0);
   await until('the handles of before start()', () => JSON.stringify(handles()) === JSON.stringify(idle));
@@ -65,7 +65,8 @@ test("the leader's controllers stop acting after stopLeaderControllers() and act
   await until('the workload controller to make an instance', async () => (await instancesOf(store, 'first')) === 1);
   await until('a compaction', async () => (await store.compactedRevision()) > 0, compactionRound);
 
-  plane.stopLeaderControllers();
+  // A round already running finishes; nothing starts after it.
+  await plane.stopLeaderControllers();
   const compacted = await store.compactedRevision();
   await store.create(workload('second'));
   await until('the cache to hold the second workload', () => plane.reconciler!.workloads.get('team-a', 'second') !== undefined);
@@ -75,7 +76,7 @@ test("the leader's controllers stop acting after stopLeaderControllers() and act
   }
   assert.equal(await instancesOf(store, 'second'), 0, 'no workload reconciled');
   assert.equal(await store.compactedRevision(), compacted, 'no compaction');
-  assert.equal(clock.pending, 1, 'only the resync waits');
+  assert.equal(clock.pending, 2, 'only the resync and the replica heartbeat wait');
 
   plane.startLeaderControllers();
   await until('the workload controller to catch up', async () => (await instancesOf(store, 'second')) === 1);

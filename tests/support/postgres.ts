@@ -58,23 +58,29 @@ export async function startPostgres(): Promise<PostgresServer> {
     'start',
   ]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  let databases = 0;
   return {
     url,
-    async createDatabase() {
-      const name = `lattice_test_${process.pid}_${++databases}`;
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
-    },
+    createDatabase: () => createDatabaseOn(url),
     async stop() {
       await exec('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+let databases = 0;
+
+/** An empty database on the server at url (a `postgres` database URL); returns its URL. */
+export async function createDatabaseOn(url: string): Promise<string> {
+  const name = `lattice_test_${process.pid}_${++databases}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const database = new URL(url);
+  database.pathname = `/${name}`;
+  return database.toString();
 }

@@ -7,6 +7,7 @@ import { LatticeClient } from '../../client/api-client.ts';
 import { nodeWebSocket } from '../../client/node-websocket.ts';
 import { build } from '../../controlplane/app.ts';
 import type { ConfigOverrides } from '../../controlplane/config.ts';
+import { createDatabaseOn } from './postgres.ts';
 
 export interface TestServer {
   app: FastifyInstance;
@@ -24,11 +25,21 @@ interface TestContext {
   after(fn: () => Promise<void> | void): void;
 }
 
+/**
+ * A new SQLite file in dir, or with LATTICE_TEST_POSTGRES (the URL of a PostgreSQL server's
+ * `postgres` database; `npm run test:postgres` sets it) a new database there: the server then
+ * runs as one replica on PostgreSQL, leader lease and all.
+ */
+export async function freshDatabase(dir: string): Promise<string> {
+  const server = process.env.LATTICE_TEST_POSTGRES;
+  return server ? createDatabaseOn(server) : `sqlite:${join(dir, 'lattice.db')}`;
+}
+
 export async function startTestServer(t: TestContext, config: ConfigOverrides = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-api-'));
   const app = await build({
     config: {
-      db: `sqlite:${join(dir, 'lattice.db')}`,
+      db: await freshDatabase(dir),
       logger: false,
       // Real bcrypt at its lowest cost: the tests log in a lot, and cost is not what they test.
       bcryptCost: 4,
