@@ -3,6 +3,7 @@
 // (LATTICE_TEST_POSTGRES; tests/support/server.ts), so the suite shows the server behaves the same
 // as one replica on PostgreSQL.
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { postgresUnavailableReason, startPostgres } from './support/postgres.ts';
 
 const files = process.argv.slice(2);
@@ -14,7 +15,7 @@ if (unavailable) {
 }
 const postgres = await startPostgres();
 const code = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...(files.length > 0 ? files : ['tests/api/*.test.ts'])], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...(files.length > 0 ? files : apiTests())], {
     stdio: 'inherit',
     env: { ...process.env, LATTICE_TEST_POSTGRES: postgres.url },
   });
@@ -22,3 +23,11 @@ const code = await new Promise<number>((resolve) => {
 });
 await postgres.stop();
 process.exit(code);
+
+/** tests/api/*.test.ts (node 20's test runner takes files, not patterns). */
+function apiTests(): string[] {
+  return readdirSync('tests/api')
+    .filter((file) => file.endsWith('.test.ts'))
+    .sort()
+    .map((file) => `tests/api/${file}`);
+}

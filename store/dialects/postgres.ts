@@ -31,8 +31,11 @@ const types = {
 
 export async function openPostgres({ connectionString, poolSize = 10 }: PostgresOptions): Promise<DialectAdapter> {
   const pool = new pg.Pool({ connectionString, max: poolSize, types, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
-  // An idle client's error (e.g. the server restarting) must not crash the process.
+  // A client's error must not crash the process: an idle one's (the server restarting) reaches the
+  // pool; one in use (the server ending a session idle in a transaction, as it does to a leader
+  // that was paused mid-write) has no listener but this, and its query fails anyway.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db, { revisionType: 'bigint' });
   return {

@@ -1,11 +1,13 @@
 // Two real `lattice server` processes on one PostgreSQL database: exactly one holds the leader
 // lease (on /readyz and /metrics, the other ready as a standby); after `kill -9` of the leader,
-// the standby leads with a larger epoch within 5 s (its next 1 s try after the lock frees).
+// the standby leads with a larger epoch within 5 s (its next try after the lock frees: a standby
+// tries every 0.5 s).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { ADMIN } from '../support/server.ts';
-import { freePort, spawnLattice, waitFor, type LatticeProcess } from './support.ts';
+import { oneLeader, readyzOf, startReplica, type Replica } from '../support/replicas.ts';
+import { waitFor } from './support.ts';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.log(`# skipping the leader failover test: ${unavailable}`);
@@ -16,36 +18,9 @@ before(async () => {
 });
 after(() => postgres?.stop());
 
-interface Replica {
-  proc: LatticeProcess;
-  url: string;
-}
-
 interface Leadership {
   leader: boolean;
   epoch: number;
-}
-
-async function startReplica(label: string, db: string): Promise<Replica> {
-  const port = await freePort();
-  const env = { LATTICE_DB: db, LATTICE_ADMIN_USERNAME: ADMIN.username, LATTICE_ADMIN_PASSWORD: ADMIN.password };
-  const proc = spawnLattice(label, ['server', '--listen', `127.0.0.1:${port}`], { env });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (proc.hasExited()) throw new Error(`${label} exited:\n${proc.output()}`);
-      return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok;
-    },
-    30_000,
-    `${label} to be ready`,
-  );
-  return { proc, url };
-}
-
-async function readyz(replica: Replica): Promise<Leadership> {
-  const response = await fetch(`${replica.url}/readyz`);
-  assert.equal(response.status, 200, 'a standby is ready too');
-  return (await response.json()) as Leadership;
 }
 
 async function metrics(replica: Replica, token: string): Promise<Leadership> {
@@ -71,22 +46,18 @@ test('one of two replicas leads; after kill -9 of the leader the other leads wit
   const token = await adminToken(replicas[0]!);
 
   // The second replica starts while the first already leads.
-  const leaderIndex = await waitFor(async () => {
-    const states = await Promise.all(replicas.map(readyz));
-    return states.filter((s) => s.leader).length === 1 ? states.findIndex((s) => s.leader) + 1 : false;
-  }, 10_000, 'exactly one leader');
-  const leader = replicas[leaderIndex - 1]!;
-  const standby = replicas[2 - leaderIndex]!;
-  const first = await readyz(leader);
+  const leader = await oneLeader(replicas);
+  const standby = replicas.find((r) => r !== leader)!;
+  const first = await readyzOf(leader);
   assert.ok(first.epoch >= 1);
-  assert.equal((await readyz(standby)).leader, false);
+  assert.equal((await readyzOf(standby)).leader, false);
   assert.deepEqual(await metrics(leader, token), { leader: true, epoch: first.epoch });
   assert.equal((await metrics(standby, token)).leader, false);
 
   const killed = Date.now();
   await leader.proc.kill('SIGKILL');
   const next = await waitFor(async () => {
-    const state = await readyz(standby);
+    const state = await readyzOf(standby);
     return state.leader && state;
   }, 5_000, 'the standby to lead');
   const takeoverMs = Date.now() - killed;

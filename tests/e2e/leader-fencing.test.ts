@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../support/postgres.ts';
-import { ADMIN } from '../support/server.ts';
-import { SLEEPER, freePort, scriptWorkload, sleep, spawnLattice, waitFor, type LatticeProcess } from './support.ts';
+import { oneLeader, readyz, readyzOf, startReplica, type Replica } from '../support/replicas.ts';
+import { SLEEPER, scriptWorkload, sleep, waitFor } from './support.ts';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.log(`# skipping the leader fencing test: ${unavailable}`);
@@ -18,38 +18,6 @@ before(async () => {
   if (!unavailable) postgres = await startPostgres();
 });
 after(() => postgres?.stop());
-
-interface Replica {
-  proc: LatticeProcess;
-  url: string;
-}
-
-interface Leadership {
-  leader: boolean;
-  epoch: number;
-}
-
-async function startReplica(label: string, db: string): Promise<Replica> {
-  const port = await freePort();
-  const env = { LATTICE_DB: db, LATTICE_ADMIN_USERNAME: ADMIN.username, LATTICE_ADMIN_PASSWORD: ADMIN.password };
-  const proc = spawnLattice(label, ['server', '--listen', `127.0.0.1:${port}`], { env });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (proc.hasExited()) throw new Error(`${label} exited:\n${proc.output()}`);
-      return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok;
-    },
-    30_000,
-    `${label} to be ready`,
-  );
-  return { proc, url };
-}
-
-async function readyz(replica: Replica): Promise<Leadership> {
-  const response = await fetch(`${replica.url}/readyz`);
-  assert.equal(response.status, 200);
-  return (await response.json()) as Leadership;
-}
 
 async function post(replica: Replica, path: string, body: unknown, token?: string): Promise<unknown> {
   const response = await fetch(`${replica.url}/api/v1${path}`, {
@@ -83,13 +51,9 @@ test('a paused leader loses the lease within 5 s; resumed, it writes nothing and
   await db.connect();
   t.after(() => db.end());
 
-  const leaderIndex = await waitFor(async () => {
-    const states = await Promise.all(replicas.map(readyz));
-    return states.filter((s) => s.leader).length === 1 ? states.findIndex((s) => s.leader) + 1 : false;
-  }, 10_000, 'exactly one leader');
-  const leader = replicas[leaderIndex - 1]!;
-  const standby = replicas[2 - leaderIndex]!;
-  const first = await readyz(leader);
+  const leader = await oneLeader(replicas);
+  const standby = replicas.find((r) => r !== leader)!;
+  const first = await readyzOf(leader);
 
   const { namespace } = (await post(standby, '/auth/register', { username: 'fencing-user', password: 'fencing-password-1' })) as { namespace: string };
   const { accessToken } = (await post(standby, '/auth/login', { username: 'fencing-user', password: 'fencing-password-1' })) as { accessToken: string };
@@ -107,7 +71,7 @@ test('a paused leader loses the lease within 5 s; resumed, it writes nothing and
   await post(standby, '/apply', batch(WORKLOADS / 2), accessToken);
 
   const next = await waitFor(async () => {
-    const state = await readyz(standby);
+    const state = await readyzOf(standby);
     return state.leader && state;
   }, 5_000, 'the standby to lead within 5 s of the SIGSTOP');
   t.diagnostic(`takeover after SIGSTOP: ${Date.now() - stopped} ms`);
@@ -118,12 +82,12 @@ test('a paused leader loses the lease within 5 s; resumed, it writes nothing and
   const before = Number((await db.query<{ r: string }>(`select max(revision) as r from changes`)).rows[0]!.r);
 
   leader.proc.child.kill('SIGCONT');
-  await waitFor(async () => (await readyz(leader).catch(() => undefined))?.leader === false, 10_000, 'the resumed replica to answer as a standby');
+  await waitFor(async () => (await readyz(leader.url))?.leader === false, 10_000, 'the resumed replica to answer as a standby');
   // Room for whatever it had queued to be tried (and refused).
   await sleep(3_000);
-  assert.equal((await readyz(leader)).leader, false);
-  assert.equal((await readyz(standby)).leader, true);
-  assert.equal((await readyz(standby)).epoch, next.epoch);
+  assert.equal((await readyzOf(leader)).leader, false);
+  assert.equal((await readyzOf(standby)).leader, true);
+  assert.equal((await readyzOf(standby)).epoch, next.epoch);
 
   const counts = await instancesPerWorkload(db);
   assert.ok(complete(counts), `one set of Instances per workload: ${JSON.stringify([...counts])}`);

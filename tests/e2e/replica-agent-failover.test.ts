@@ -9,6 +9,7 @@ import { nodeWebSocket } from '../../client/node-websocket.ts';
 import type { Instance } from '../../schemas/types.gen.ts';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { ADMIN } from '../support/server.ts';
+import { leads, startReplica } from '../support/replicas.ts';
 import {
   SLEEPER,
   agentCredential,
@@ -69,32 +70,6 @@ before(async () => {
   if (!unavailable) postgres = await startPostgres();
 });
 after(() => postgres?.stop());
-
-interface Replica {
-  proc: LatticeProcess;
-  url: string;
-}
-
-async function startReplica(label: string, db: string): Promise<Replica> {
-  const port = await freePort();
-  const env = { LATTICE_DB: db, LATTICE_ADMIN_USERNAME: ADMIN.username, LATTICE_ADMIN_PASSWORD: ADMIN.password };
-  const proc = spawnLattice(label, ['server', '--listen', `127.0.0.1:${port}`], { env });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (proc.hasExited()) throw new Error(`${label} exited:\n${proc.output()}`);
-      return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok;
-    },
-    30_000,
-    `${label} to be ready`,
-  );
-  return { proc, url };
-}
-
-async function leads(replica: Replica): Promise<boolean> {
-  const response = await fetch(`${replica.url}/readyz`).catch(() => undefined);
-  return response?.ok === true && ((await response.json()) as { leader?: boolean }).leader === true;
-}
 
 /** The admin and a tenant (whose namespace the workload goes in), logged in at `url`. */
 async function clientsAt(url: string): Promise<{ admin: LatticeClient; user: LatticeClient }> {

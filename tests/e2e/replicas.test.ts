@@ -13,7 +13,8 @@ import { nodeWebSocket } from '../../client/node-websocket.ts';
 import type { Agent, Instance, Secret, WatchMessage } from '../../schemas/types.gen.ts';
 import { postgresUnavailableReason, startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { ADMIN } from '../support/server.ts';
-import { E2E_TIMINGS, e2eTest, freePort, getAgent, getWorkload, listInstances, recordedPid, scriptWorkload, sleep, spawnLattice, waitFor, type LatticeProcess } from './support.ts';
+import { leads, loginAt, oneLeader, startReplica, type Replica } from '../support/replicas.ts';
+import { E2E_TIMINGS, e2eTest, getAgent, getWorkload, listInstances, recordedPid, scriptWorkload, sleep, waitFor } from './support.ts';
 
 const unavailable = postgresUnavailableReason();
 if (unavailable) console.log(`# skipping the replica tests: ${unavailable}`);
@@ -24,50 +25,11 @@ before(async () => {
 });
 after(() => postgres?.stop());
 
-interface Replica {
-  label: string;
-  proc: LatticeProcess;
-  url: string;
-  id: string;
-}
+// E2E_TIMINGS, as every e2e control plane has them: the real agent started here heartbeats every
+// 0.5 s for a grace of 2 s (tests/e2e/support.ts).
+const REPLICA_ENV = { LATTICE_AGENT_GRACE: String(E2E_TIMINGS.graceMs / 1000), LATTICE_AGENT_EVICTION: String(E2E_TIMINGS.evictionMs / 1000) };
 
-interface Readyz {
-  leader: boolean;
-  replica: string;
-}
-
-async function readyz(url: string): Promise<Readyz | undefined> {
-  const response = await fetch(`${url}/readyz`).catch(() => undefined);
-  return response?.ok ? ((await response.json()) as Readyz) : undefined;
-}
-
-async function startReplica(label: string, db: string): Promise<Replica> {
-  const port = await freePort();
-  const env = {
-    LATTICE_DB: db,
-    LATTICE_ADMIN_USERNAME: ADMIN.username,
-    LATTICE_ADMIN_PASSWORD: ADMIN.password,
-    LATTICE_AGENT_GRACE: String(E2E_TIMINGS.graceMs / 1000),
-    LATTICE_AGENT_EVICTION: String(E2E_TIMINGS.evictionMs / 1000),
-  };
-  const proc = spawnLattice(label, ['server', '--listen', `127.0.0.1:${port}`], { env });
-  const url = `http://127.0.0.1:${port}`;
-  const ready = await waitFor(
-    async () => {
-      if (proc.hasExited()) throw new Error(`${label} exited:\n${proc.output()}`);
-      return readyz(url);
-    },
-    30_000,
-    `${label} to be ready`,
-  );
-  return { label, proc, url, id: ready.replica };
-}
-
-async function tenantOn(url: string): Promise<{ client: LatticeClient; accessToken: string }> {
-  const anonymous = new LatticeClient({ server: url, webSocket: nodeWebSocket });
-  const { accessToken } = await anonymous.login('tenant', 'tenant-password-1');
-  return { client: anonymous.withToken(accessToken), accessToken };
-}
+const tenantOn = (url: string) => loginAt(url, 'tenant', 'tenant-password-1');
 
 const replicas: Replica[] = [];
 
@@ -79,7 +41,7 @@ e2eTest(
     controlPlane: async () => {
       const db = await postgres!.createDatabase();
       // A first, so that it leads; B and C stand by.
-      for (const label of ['server a', 'server b', 'server c']) replicas.push(await startReplica(label, db));
+      for (const label of ['server a', 'server b', 'server c']) replicas.push(await startReplica(label, db, REPLICA_ENV));
       const a = replicas[0]!;
       return { app: undefined as never, url: a.url, close: () => a.proc.kill() };
     },
@@ -88,7 +50,7 @@ e2eTest(
     const { t } = env;
     t.after(() => Promise.all(replicas.splice(0).map((r) => r.proc.kill())));
     const [a, b, c] = replicas as [Replica, Replica, Replica];
-    await waitFor(async () => (await readyz(a.url))?.leader, 10_000, 'server a to lead');
+    await waitFor(() => leads(a), 10_000, 'server a to lead');
 
     // ---- the agent connects to B only
     await env.retarget(b.url);
@@ -207,18 +169,9 @@ e2eTest(
 
 test('replicas started at once on an empty database all come up, one leading (migrations and the admin raced)', { skip: unavailable ?? false, timeout: 60_000 }, async (t) => {
   const db = await postgres!.createDatabase();
-  const started = await Promise.all(['server x', 'server y', 'server z'].map((label) => startReplica(label, db)));
+  const started = await Promise.all(['server x', 'server y', 'server z'].map((label) => startReplica(label, db, REPLICA_ENV)));
   t.after(() => Promise.all(started.map((r) => r.proc.kill())));
-  const leaders = await waitFor(
-    async () => {
-      const states = await Promise.all(started.map((r) => readyz(r.url)));
-      const count = states.filter((s) => s?.leader).length;
-      return count === 1 ? count : undefined;
-    },
-    10_000,
-    'exactly one leader',
-  );
-  assert.equal(leaders, 1);
+  await oneLeader(started);
   const { accessToken } = await new LatticeClient({ server: started[2]!.url, webSocket: nodeWebSocket }).login(ADMIN.username, ADMIN.password);
   assert.ok(accessToken, 'the configured admin exists once, on every replica');
 });

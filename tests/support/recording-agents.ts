@@ -1,6 +1,5 @@
-// Several real `lattice server` replicas on one PostgreSQL database, and simulated agents that
-// record every action the control plane sends them, for tests of replica churn
-// (tests/e2e/replica-churn.test.ts).
+// Simulated agents that record every action the control plane sends them, for tests of replica
+// churn (tests/e2e/replica-churn.test.ts); the replicas themselves are tests/support/replicas.ts.
 //
 // Not bench/sim-agent.ts's SimAgent: that one is fixed to one URL, drops what a deploy was for
 // (it hands on only the workload's name) and forgets a deploy it has not answered yet when its
@@ -8,75 +7,7 @@
 // connection, and an agent that behaves as the real one: what it was told to run it reports in
 // its next hello, whatever connection the order came on.
 import WebSocket from 'ws';
-import { LatticeClient } from '../../client/api-client.ts';
-import { nodeWebSocket } from '../../client/node-websocket.ts';
 import type { AgentMessage, ObservedInstance, ServerMessage } from '../../schemas/types.gen.ts';
-import { ADMIN } from './server.ts';
-import { freePort, spawnLattice, waitFor, type LatticeProcess } from '../e2e/support.ts';
-
-export interface Readyz {
-  status: string;
-  revision: number;
-  leader: boolean;
-  epoch: number;
-  replica: string;
-}
-
-export async function readyz(url: string, timeoutMs = 1_000): Promise<Readyz | undefined> {
-  try {
-    const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok ? ((await response.json()) as Readyz) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface Replica {
-  label: string;
-  proc: LatticeProcess;
-  url: string;
-  /** Its replica id (what Agent status.replica names). */
-  id: string;
-}
-
-/** Spawns `lattice server` on a free loopback port with LATTICE_DB=db; resolves once /readyz answers. */
-export async function startReplica(label: string, db: string, env: Record<string, string> = {}): Promise<Replica> {
-  const port = await freePort();
-  const proc = spawnLattice(label, ['server', '--listen', `127.0.0.1:${port}`], {
-    env: { LATTICE_DB: db, LATTICE_ADMIN_USERNAME: ADMIN.username, LATTICE_ADMIN_PASSWORD: ADMIN.password, ...env },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const ready = await waitFor(
-    async () => {
-      if (proc.hasExited()) throw new Error(`${label} exited:\n${proc.output()}`);
-      return readyz(url);
-    },
-    30_000,
-    `${label} to be ready`,
-  );
-  return { label, proc, url, id: ready.replica };
-}
-
-/**
- * The first replica alone (it takes the lease and creates the schema), then the others together;
- * resolves once the first leads.
- */
-export async function startCluster(count: number, db: string, env: Record<string, string> = {}): Promise<Replica[]> {
-  const labels = Array.from({ length: count }, (_, i) => `server ${String.fromCharCode(97 + i)}`);
-  const first = await startReplica(labels[0]!, db, env);
-  const rest = await Promise.all(labels.slice(1).map((label) => startReplica(label, db, env)));
-  await waitFor(async () => (await readyz(first.url))?.leader, 10_000, `${first.label} to lead`);
-  return [first, ...rest];
-}
-
-/** The admin, logged in at url (the admin's namespace is its user name). */
-export async function adminAt(url: string): Promise<LatticeClient> {
-  const anonymous = new LatticeClient({ server: url, webSocket: nodeWebSocket });
-  return anonymous.withToken((await anonymous.login(ADMIN.username, ADMIN.password)).accessToken);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Recording simulated agents
 
 export interface DeployRecord {
   uid: string;
