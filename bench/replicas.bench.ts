@@ -483,7 +483,7 @@ export async function replicasBench(): Promise<void> {
       ],
     );
     if (runs.some((r) => r.newEpoch <= r.oldEpoch)) console.log('# failover: a new leader did not have a larger epoch');
-    console.log(`# target: leader loss -> a new leader reconciling within <= ${TARGETS.failoverMs} ms (§9; standbys retry the lock every 1 s)`);
+    console.log(`# target: leader loss -> a new leader reconciling within <= ${TARGETS.failoverMs} ms (§9; standbys retry the lock every 0.5 s)`);
   } finally {
     await killAllReplicas();
     await postgres?.stop();

@@ -1,5 +1,6 @@
 // Users, namespaces, sessions and tokens: the auth tables beside the objects. Token values are
 // never stored, only their SHA-256 (they are long and random; a slow hash adds nothing).
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './db-schema.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
@@ -85,6 +86,8 @@ export class SqlAuthStore implements AuthStore {
   private readonly db: Kysely<Database>;
 
   private readonly revocationListeners: ((revocation: Revocation) => void)[] = [];
+  /** Names this store in what it announces. */
+  private readonly origin = randomBytes(6).toString('hex');
 
   constructor(private readonly adapter: DialectAdapter) {
     this.db = adapter.writer;
@@ -95,15 +98,18 @@ export class SqlAuthStore implements AuthStore {
   }
 
   /** What another replica revoked (the adapter's listener passes it on). */
-  revokedElsewhere(encoded: string): void {
-    const revocation = decodeRevocation(encoded);
+  revokedElsewhere(announced: string): void {
+    const space = announced.indexOf(' ');
+    // This store's own announcement comes back too (its LISTEN session hears every NOTIFY).
+    if (announced.slice(0, space) === this.origin) return;
+    const revocation = decodeRevocation(announced.slice(space + 1));
     if (revocation) this.notifyRevoked(revocation);
   }
 
   /** Here at once; the other replicas once the adapter has told them. */
   private async revoked(revocation: Revocation): Promise<void> {
     this.notifyRevoked(revocation);
-    await this.adapter.revoke('session' in revocation ? `session:${revocation.session}` : `agent:${revocation.agent}`);
+    await this.adapter.revoke(`${this.origin} ${'session' in revocation ? `session:${revocation.session}` : `agent:${revocation.agent}`}`);
   }
 
   private notifyRevoked(revocation: Revocation): void {

@@ -50,6 +50,9 @@ test('PostgreSQL: a revocation by one replica reaches the others', { skip: postg
   await revoking.auth.deleteAgentCredential('edge-1');
   await until(3);
   assert.deepEqual(elsewhere.slice(1), [{ agent: 'edge-1' }, { agent: 'edge-1' }], 'a replaced and a deleted credential');
+  // Its own announcements come back to the revoking store's listener too: heard once, not twice.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(here, [{ session: 'session-1' }, { agent: 'edge-1' }, { agent: 'edge-1' }]);
 });
 
 test('SQLite: one process, heard at once', async (t) => {
