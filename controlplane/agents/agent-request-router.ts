@@ -24,12 +24,13 @@ export interface AgentRequestRouterDeps {
 export class AgentRequestRouter implements AgentAnswers {
   constructor(private readonly deps: AgentRequestRouterDeps) {}
 
-  logs(agent: string, uid: string, options: LogRequestOptions): Promise<LogStream> {
+  // async: a holder that cannot be asked is a rejection, like any other agent's failure.
+  async logs(agent: string, uid: string, options: LogRequestOptions): Promise<LogStream> {
     const url = this.holderUrl(agent);
     return url ? forwardLogs(url, this.deps.credential(), agent, uid, options) : this.deps.local.logs(agent, uid, options);
   }
 
-  stats(agent: string, uid: string): Promise<InstanceStats> {
+  async stats(agent: string, uid: string): Promise<InstanceStats> {
     const url = this.holderUrl(agent);
     return url ? forwardStats(url, this.deps.credential(), agent, uid) : this.deps.local.stats(agent, uid);
   }

@@ -164,6 +164,32 @@ e2eTest(
     const tookMs = Date.now() - loggedOut;
     t.diagnostic(`timing: logout on A refused on B after ${tookMs} ms`);
     assert.ok(tookMs < 1_000, `the logout held on B after ${tookMs} ms`);
+
+    // ---- the holder dies (the agent knows no other URL): C answers 503 saying why, not a 500
+    await b.proc.kill('SIGKILL');
+    await assert.rejects(
+      async () => {
+        for await (const _chunk of onC.logs(env.namespace, name, { tail: 1 })) break;
+      },
+      (error: { status?: number; message?: string }) => error.status === 503 && /agent bee/.test(error.message ?? ''),
+    );
+    const orphaned = await onC.stats(env.namespace, name);
+    assert.ok(orphaned.items.every((item) => 'error' in item && /agent bee/.test(item.error)), JSON.stringify(orphaned.items));
+    // Once C counts B dead (no heartbeat for 7 s), it says so without trying.
+    const dead = await waitFor(
+      async () => {
+        try {
+          for await (const _chunk of onC.logs(env.namespace, name, { tail: 1 })) break;
+          return undefined;
+        } catch (error) {
+          const { status, message } = error as { status?: number; message?: string };
+          return status === 503 && /which is not answering/.test(message ?? '') ? message : undefined;
+        }
+      },
+      15_000,
+      'C to count B dead',
+    );
+    assert.match(dead, new RegExp(`agent bee was connected to control-plane replica ${b.id}`));
   },
 );
 
