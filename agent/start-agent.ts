@@ -12,6 +12,7 @@ import { ProcessRuntime } from './runtime/process-runtime.ts';
 import { RuntimeRouter } from './runtime/runtime-router.ts';
 import type { Runtime } from './runtime/types.ts';
 import { NgrokProvider } from './tunnels/ngrok-provider.ts';
+import { RelayProvider } from './tunnels/relay-provider.ts';
 import { TunnelingRuntime } from './tunnels/tunneling-runtime.ts';
 
 export interface StartAgentOptions {
@@ -78,15 +79,19 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentDaemo
   const runtimes: Runtime[] = [processes];
   const docker = await openDocker(options, advertiseAddress);
   if (docker) runtimes.unshift(docker.runtime);
-  const runtime = new TunnelingRuntime(new RuntimeRouter(runtimes), {
-    ...(options.ngrokAuthtoken ? { provider: new NgrokProvider({ authtoken: options.ngrokAuthtoken, ...(options.ngrokServerAddr ? { serverAddr: options.ngrokServerAddr } : {}) }) } : {}),
-    unavailableReason: `NGROK_AUTHTOKEN is not set on agent ${options.name}, so no tunnel can open`,
-    ...(options.log ? { log: options.log } : {}),
-  });
+  const currentCredential = () => loadCredential(options.dataDir, servers, options.name)?.token ?? credential.token;
+  // ngrok when this agent has a token (its owner chose it); otherwise the control plane's relay,
+  // asked per tunnel: a control plane without one answers so, and TunnelReady says
+  // TunnelUnavailable until it is turned on. Asking, rather than a flag in the hello, needs no
+  // change to the control protocol and follows the control plane as it is reconfigured.
+  const provider = options.ngrokAuthtoken
+    ? new NgrokProvider({ authtoken: options.ngrokAuthtoken, ...(options.ngrokServerAddr ? { serverAddr: options.ngrokServerAddr } : {}) })
+    : new RelayProvider({ servers, credential: currentCredential, ...(options.log ? { log: options.log } : {}) });
+  const runtime = new TunnelingRuntime(new RuntimeRouter(runtimes), { provider, ...(options.log ? { log: options.log } : {}) });
   const daemon = new AgentDaemon({
     servers,
     name: options.name,
-    credential: () => loadCredential(options.dataDir, servers, options.name)?.token ?? credential.token,
+    credential: currentCredential,
     runtime,
     advertiseAddress,
     version: options.version,

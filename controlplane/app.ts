@@ -95,6 +95,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     controlPlane.replicas.advertise(listeningUrl(app));
   });
   app.decorate('namespaceUsage', controlPlane.usage);
+  app.decorate('tunnelRelay', controlPlane.tunnelRelay);
   app.addHook('onReady', () => controlPlane.start());
   // preClose: before the store closes (onClose).
   app.addHook('preClose', async () => controlPlane.stop());

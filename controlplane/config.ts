@@ -54,8 +54,23 @@ export interface ServerConfig {
    * http://server-a:8080; by default the address it listens on.
    */
   advertiseUrl?: string;
+  /** The built-in tunnel relay (controlplane/relay/); off when absent. */
+  tunnelRelay?: TunnelRelayConfig;
   /** Fastify logger; off in tests. */
   logger: boolean;
+}
+
+export interface TunnelRelayConfig {
+  /** The host in the URLs handed out, tcp://<address>:<port> (LATTICE_TUNNEL_ADDRESS). */
+  address: string;
+  /**
+   * Where the public listeners bind (LATTICE_TUNNEL_LISTEN; the address by default). Separate
+   * because the public name is often not an address of this machine: a cloud VM behind 1:1 NAT,
+   * a container behind a published port, a DNS name. Those bind 0.0.0.0 and show the name.
+   */
+  listenAddress: string;
+  /** The range public ports are taken from, inclusive (LATTICE_TUNNEL_PORTS=20000-20999). */
+  ports: { first: number; last: number };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -137,7 +152,42 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (env.LATTICE_COMPACT_INTERVAL) config.compactIntervalMs = 1000 * positiveInt('LATTICE_COMPACT_INTERVAL', env.LATTICE_COMPACT_INTERVAL);
   if (env.LATTICE_SQLITE_SYNCHRONOUS) config.sqliteSynchronous = oneOf('LATTICE_SQLITE_SYNCHRONOUS', env.LATTICE_SQLITE_SYNCHRONOUS, ['full', 'normal'] as const);
   if (env.LATTICE_ADVERTISE_URL) config.advertiseUrl = advertiseUrl('LATTICE_ADVERTISE_URL', env.LATTICE_ADVERTISE_URL);
+  const tunnelRelay = tunnelRelayFromEnv(env);
+  if (tunnelRelay) config.tunnelRelay = tunnelRelay;
   return config;
+}
+
+/** Both of LATTICE_TUNNEL_ADDRESS and LATTICE_TUNNEL_PORTS, or neither (the relay is off). */
+function tunnelRelayFromEnv(env: NodeJS.ProcessEnv): TunnelRelayConfig | undefined {
+  const { LATTICE_TUNNEL_ADDRESS: address, LATTICE_TUNNEL_PORTS: ports, LATTICE_TUNNEL_LISTEN: listen } = env;
+  if (!address && !ports) {
+    if (listen) throw new Error('LATTICE_TUNNEL_LISTEN needs LATTICE_TUNNEL_ADDRESS and LATTICE_TUNNEL_PORTS');
+    return undefined;
+  }
+  if (!address || !ports) throw new Error('set both LATTICE_TUNNEL_ADDRESS and LATTICE_TUNNEL_PORTS to turn on the tunnel relay, or neither');
+  const host = tunnelHost('LATTICE_TUNNEL_ADDRESS', address);
+  // An IPv6 address is bracketed in a URL, not where it is bound.
+  const listenAddress = (listen ? tunnelHost('LATTICE_TUNNEL_LISTEN', listen) : host).replace(/^\[(.*)\]$/, '$1');
+  return { address: host, listenAddress, ports: portRange('LATTICE_TUNNEL_PORTS', ports) };
+}
+
+/** A host name or IP address, nothing more (no scheme, port or path): it goes into tcp://host:port. */
+export function tunnelHost(name: string, value: string): string {
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/.test(value)) {
+    throw new Error(`${name} must be a host name or IP address, e.g. 127.0.0.1 or tunnels.example.com (an IPv6 address in brackets); got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** first-last, both TCP ports, first ≤ last. */
+export function portRange(name: string, value: string): { first: number; last: number } {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(value.trim());
+  const first = Number(match?.[1]);
+  const last = Number(match?.[2]);
+  if (!match || first < 1 || last > 65_535 || first > last) {
+    throw new Error(`${name} must be a range of TCP ports such as 20000-20999 (first ≤ last, within 1-65535); got ${JSON.stringify(value)}`);
+  }
+  return { first, last };
 }
 
 /** An http(s) URL with no path, query or credentials: other replicas append the API's paths to it. */

@@ -18,6 +18,7 @@ import { soleLeader, type LeaderLease, type Leadership } from './leader-lease.ts
 import { LogCompactor } from './log-compactor.ts';
 import { NamespaceUsage } from './namespace-usage.ts';
 import { ReplicaDirectory } from './replicas/replica-directory.ts';
+import { TunnelRelay } from './relay/tunnel-relay.ts';
 
 /** What the control plane logs through (the server's pino logger, or a quiet one in tests). */
 export interface ControlPlaneLog {
@@ -50,6 +51,8 @@ export class ControlPlane {
   readonly usage: NamespaceUsage;
   /** The replicas sharing the store (one, on SQLite): who is alive, and where each is reached. */
   readonly replicas: ReplicaDirectory;
+  /** The built-in tunnel relay, when configured (it needs the reconciler's Instance cache). */
+  readonly tunnelRelay: TunnelRelay | undefined;
   private readonly lease: LeaderLease;
   /**
    * The epoch the leader's controllers write at (through store.fenced): the lease's while they
@@ -97,6 +100,16 @@ export class ControlPlane {
     this.reconciler = config.reconciler
       ? new Reconciler({ store, leaderStore, link: this.gateway, replicas: this.replicas, clock, timings: config.agentTimings, defaultRequests: config.defaultRequests, sharedRequestsPerUser: config.sharedRequestsPerUser, onError })
       : undefined;
+    const reconciler = this.reconciler;
+    this.tunnelRelay =
+      config.tunnelRelay && reconciler
+        ? new TunnelRelay({
+            config: config.tunnelRelay,
+            ports: store.tunnelPorts,
+            findInstance: (uid) => reconciler.instances.byIndex('uid', uid)[0],
+            log: (message) => log.warn({}, message),
+          })
+        : undefined;
     this.usage = new NamespaceUsage(store, config.limits, (err) => log.warn({ err }, 'counting namespace usage failed; relisting'));
     const periodic: PeriodicController[] = [new LogCompactor(leaderStore, config.compactIntervalMs)];
     if (this.reconciler) periodic.push(new EventPruner(leaderStore, now, EVENT_TTL_MS, EVENT_PRUNE_INTERVAL_MS));
@@ -115,6 +128,8 @@ export class ControlPlane {
   async start(): Promise<void> {
     await this.replicas.start();
     await this.reconciler?.start();
+    // After the Instance cache is filled: the relay's sweep takes an Instance missing there as deleted.
+    await this.tunnelRelay?.start();
     await this.usage.start();
     await this.lease.start(
       () => this.startLeaderControllers(),
@@ -165,6 +180,7 @@ export class ControlPlane {
     this.usage.stop();
     this.reconciler?.stop();
     this.gateway.closeAll();
+    this.tunnelRelay?.stop();
     return Promise.all([released, this.replicas.stop()]).then(() => {});
   }
 }

@@ -9,6 +9,7 @@ import type { AgentGateway } from './agents/agent-gateway.ts';
 import type { AgentAnswers } from './agents/agent-request-router.ts';
 import type { AgentRegistry } from './agents/agent-registry.ts';
 import type { NamespaceUsage } from './namespace-usage.ts';
+import type { TunnelRelay } from './relay/tunnel-relay.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +28,8 @@ declare module 'fastify' {
     agentRequests: AgentAnswers;
     /** What each namespace stores, for the per-user limits on objects and replicas. */
     namespaceUsage: NamespaceUsage;
+    /** Absent unless LATTICE_TUNNEL_ADDRESS and LATTICE_TUNNEL_PORTS are set. */
+    tunnelRelay: TunnelRelay | undefined;
   }
   interface FastifyRequest {
     /** Set by the authentication hook on every non-public route. */

@@ -798,6 +798,28 @@ export interface JoinTokenCreated {
   scope: 'shared' | 'private';
 }
 /**
+ * POST /agents/tunnels (agent credential): the relay's public URL for a port of an instance this agent runs, exposed as a tunnel.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "TunnelPortRequest".
+ */
+export interface TunnelPortRequest {
+  instanceUid: string;
+  portName: string;
+}
+/**
+ * The answer to TunnelPortRequest: the same URL for the instance's whole life.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "TunnelPort".
+ */
+export interface TunnelPort {
+  /**
+   * tcp://<LATTICE_TUNNEL_ADDRESS>:<port>
+   */
+  url: string;
+}
+/**
  * GET /auth/join-tokens.
  *
  * This interface was referenced by `Api`'s JSON-Schema

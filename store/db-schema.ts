@@ -102,6 +102,13 @@ export interface ReplicasTable {
   heartbeat_at: number;
 }
 
+export interface TunnelPortsTable {
+  port: number;
+  instance_uid: string;
+  port_name: string;
+  created_at: string;
+}
+
 export interface Database {
   objects: ObjectsTable;
   changes: ChangesTable;
@@ -116,4 +123,5 @@ export interface Database {
   join_tokens: JoinTokensTable;
   agent_credentials: AgentCredentialsTable;
   replicas: ReplicasTable;
+  tunnel_ports: TunnelPortsTable;
 }

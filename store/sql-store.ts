@@ -6,6 +6,7 @@ import type { SpecRevision } from '../schemas/types.gen.ts';
 import type { DialectAdapter } from './dialects/adapter.ts';
 import { SqlAuthStore, type AuthStore } from './auth-store.ts';
 import { SqlReplicaStore, type ReplicaStore } from './replica-store.ts';
+import { SqlTunnelPortStore, type TunnelPortStore } from './tunnel-port-store.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { FencedError, GoneError, InvalidError, mapDriverError } from './errors.ts';
 import { FeedWatch } from './feed-watch.ts';
@@ -42,6 +43,7 @@ export interface SqlStoreOptions {
 export class SqlStore implements ObjectStore {
   readonly auth: AuthStore;
   readonly replicas: ReplicaStore;
+  readonly tunnelPorts: TunnelPortStore;
   private readonly commits: GroupCommit<SqlTransaction, WrittenChanges>;
   private readonly reads: StoreReads;
   private closing: Promise<void> | undefined;
@@ -57,6 +59,7 @@ export class SqlStore implements ObjectStore {
   ) {
     this.auth = auth;
     this.replicas = new SqlReplicaStore(adapter);
+    this.tunnelPorts = new SqlTunnelPortStore(adapter, context.now);
     this.reads = new StoreReads(adapter, context.statements);
     this.commits = new GroupCommit(adapter, {
       open: (trx, execute) => WriteBatch.open(context, trx, execute),

@@ -4,6 +4,7 @@ import type { ObjectMeta, SpecRevision } from '../schemas/types.gen.ts';
 import type { AuthStore } from './auth-store.ts';
 import type { FencedError } from './errors.ts';
 import type { ReplicaStore } from './replica-store.ts';
+import type { TunnelPortStore } from './tunnel-port-store.ts';
 import type { LabelSelector } from './label-selector.ts';
 
 /** Any object the store holds. The store knows envelopes, not kinds: specs are opaque. */
@@ -109,6 +110,8 @@ export interface ObjectStore extends Omit<StoreTransaction, 'find'> {
   readonly auth: AuthStore;
   /** The control-plane replicas sharing the database. */
   readonly replicas: ReplicaStore;
+  /** The tunnel relay's public ports, per instance port. */
+  readonly tunnelPorts: TunnelPortStore;
   /**
    * Runs fn in one transaction: every write gets its own revision, all commit together, and
    * nothing is written if fn throws. A StoreError thrown inside aborts the transaction.

@@ -8,7 +8,7 @@ import { backoffDelay } from '../../schemas/backoff.ts';
 import { setCondition, transitioned, type ConditionFacts } from '../../schemas/conditions.ts';
 import { ChangeFanout } from '../runtime/change-fanout.ts';
 import type { AgentRuntime, DeploySpec, InstanceStats, LogOptions, ObservedInstance, StopOptions } from '../runtime/types.ts';
-import type { Tunnel, TunnelProvider } from './tunnel-provider.ts';
+import { TunnelUnavailableError, type Tunnel, type TunnelProvider } from './tunnel-provider.ts';
 
 export interface TunnelingOptions {
   /** Absent: tunnels cannot open, and unavailableReason says why. */
@@ -27,6 +27,8 @@ interface PortTunnel {
   status: 'opening' | 'open' | 'failed';
   url?: string;
   reason?: string;
+  /** Failed because the service is not offered (no provider, or TunnelUnavailableError). */
+  unavailable?: boolean;
   tunnel?: Tunnel;
   attempts: number;
   retry?: NodeJS.Timeout;
@@ -101,6 +103,7 @@ export class TunnelingRuntime implements AgentRuntime {
     this.closed = true;
     this.unsubscribe();
     await Promise.all([...this.tunnels.keys()].map((uid) => this.closeTunnels(uid)));
+    this.options.provider?.close?.();
     this.changes.clear();
     await this.inner.close();
   }
@@ -143,6 +146,7 @@ export class TunnelingRuntime implements AgentRuntime {
     const { provider } = this.options;
     if (!provider) {
       entry.status = 'failed';
+      entry.unavailable = true;
       entry.reason = this.options.unavailableReason ?? 'no tunnel service is configured on this agent';
       return;
     }
@@ -154,6 +158,8 @@ export class TunnelingRuntime implements AgentRuntime {
         protocol: port.protocol === 'http' ? 'http' : 'tcp',
         host: target.host,
         port: target.port,
+        instanceUid: uid,
+        portName: portName(port),
         description: `${spec?.namespace}/${spec?.name} port ${portName(port)}`,
       })
       .then(
@@ -166,6 +172,7 @@ export class TunnelingRuntime implements AgentRuntime {
           entry.url = tunnel.url;
           entry.tunnel = tunnel;
           entry.reason = undefined;
+          entry.unavailable = undefined;
           this.options.log?.(`tunnel for ${spec?.namespace}/${spec?.name} port ${portName(port)}: ${tunnel.url}`);
           this.changed(uid);
         },
@@ -173,6 +180,7 @@ export class TunnelingRuntime implements AgentRuntime {
           if (this.closed || entry.generation !== generation) return;
           const delay = backoffDelay(entry.attempts - 1, { initialMs: this.options.retryInitialMs ?? 10_000, maxMs: this.options.retryMaxMs ?? 300_000 });
           entry.status = 'failed';
+          entry.unavailable = error instanceof TunnelUnavailableError;
           entry.reason = `${provider.name}: ${(error as Error).message ?? String(error)} (retrying in ${Math.round(delay / 1000)}s)`;
           this.options.log?.(`tunnel for ${spec?.namespace}/${spec?.name} port ${portName(port)} failed: ${entry.reason}`);
           entry.retry = setTimeout(() => {
@@ -215,11 +223,10 @@ export class TunnelingRuntime implements AgentRuntime {
     const failed = entries.filter(({ entry }) => entry?.status === 'failed');
     let condition: ConditionFacts;
     if (failed.length > 0) {
-      const noProvider = !this.options.provider;
       condition = {
         type: 'TunnelReady',
         status: 'False',
-        reason: noProvider ? 'TunnelUnavailable' : 'TunnelFailed',
+        reason: failed.every(({ entry }) => entry!.unavailable) ? 'TunnelUnavailable' : 'TunnelFailed',
         message: `${failed.map(({ name, entry }) => `port ${name}: ${entry!.reason}`).join('; ')}; the host endpoint still works`,
       };
     } else if (ready && entries.every(({ entry }) => entry?.status === 'open')) {

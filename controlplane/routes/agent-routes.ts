@@ -1,7 +1,10 @@
 // Joining (join tokens, registration) and the agents' WebSocket.
 import type { FastifyInstance } from 'fastify';
-import type { JoinTokenList } from '../../schemas/types.gen.ts';
+import api from '../../schemas/api.schema.json' with { type: 'json' };
+import type { JoinTokenList, TunnelPort, TunnelPortRequest } from '../../schemas/types.gen.ts';
 import { notFound } from '../errors.ts';
+
+const NO_RELAY = 'this control plane runs no tunnel relay (set LATTICE_TUNNEL_ADDRESS and LATTICE_TUNNEL_PORTS on it, or NGROK_AUTHTOKEN on the agent)';
 
 const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 63 }, maxProperties: 64 } as const;
 
@@ -55,6 +58,18 @@ export async function agentRoutes(app: FastifyInstance): Promise<void> {
   // `lattice agent rotate`: the agent trades its credential for a new one; the old one stops working at once.
   app.post('/agents/rotate', { config: { agent: true } }, async (request) => {
     return app.agentRegistry.rotate(request.agentName!);
+  });
+
+  // The agent asks for a tunnel's URL when it opens it; an answer of 404 tells it there is no relay.
+  app.post('/agents/tunnels', { config: { agent: true }, schema: { body: api.$defs.TunnelPortRequest } }, async (request) => {
+    if (!app.tunnelRelay) throw notFound(NO_RELAY);
+    return { url: await app.tunnelRelay.urlFor(request.agentName!, request.body as TunnelPortRequest) } satisfies TunnelPort;
+  });
+
+  // Tunnel streams, on a connection of their own (agent-relay-channel.ts says why).
+  app.get('/agents/relay', { websocket: true, config: { agent: true } }, (socket, request) => {
+    if (!app.tunnelRelay) socket.close(1008, NO_RELAY.slice(0, 120));
+    else app.tunnelRelay.acceptAgent(request.agentName!, socket);
   });
 
   app.get('/agents/connect', { websocket: true, config: { agent: true } }, (socket, request) => {

@@ -7,6 +7,7 @@ import { agentsMigration } from './0003-agents.ts';
 import { bodiesInLogMigration } from './0004-bodies-in-log.ts';
 import { leaderEpochMigration } from './0005-leader-epoch.ts';
 import { replicasMigration } from './0006-replicas.ts';
+import { tunnelPortsMigration } from './0007-tunnel-ports.ts';
 
 export interface MigrationContext {
   /** INTEGER in SQLite (a rowid alias: the fastest primary key), BIGINT in PostgreSQL. */
@@ -22,6 +23,7 @@ export async function migrate(db: Kysely<any>, context: MigrationContext, target
     '0004-bodies-in-log': bodiesInLogMigration(),
     '0005-leader-epoch': leaderEpochMigration(),
     '0006-replicas': replicasMigration(),
+    '0007-tunnel-ports': tunnelPortsMigration(),
   };
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = target === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(target);

@@ -128,7 +128,7 @@ test('without a tunnel service: TunnelReady=False saying why, and the host endpo
 test('the real ngrok provider dials the edge NGROK_SERVER_ADDR names, and rejects with the SDK’s reason', async (t) => {
   const edge = await ngrokEdgeStandIn(t);
   const provider = new NgrokProvider({ authtoken: 'dummy-token-for-tests', serverAddr: edge.address });
-  await assert.rejects(provider.open({ protocol: 'tcp', host: '127.0.0.1', port: 9, description: 'test' }), /failed to connect session: tls handshake error/);
+  await assert.rejects(provider.open({ protocol: 'tcp', host: '127.0.0.1', port: 9, instanceUid: 'uid', portName: 'test', description: 'test' }), /failed to connect session: tls handshake error/);
   assert.ok(edge.dialled() >= 1, 'the session dialled the loopback edge');
 });
 
