@@ -1,14 +1,15 @@
 // The built-in tunnel relay on loopback, with a real agent process and a process workload: a TCP
 // echo server exposed as a tunnel gets tcp://127.0.0.1:<port in LATTICE_TUNNEL_PORTS>; bytes
 // (1 MB too) come back intact through the control plane; closing the client closes the workload's
-// side; only the agent the instance is bound to gets URLs, for declared ports only; after the
-// agent restarts the URL is the same and new connections work.
+// side; 99 streams beside a stalled one are unaffected; only the agent the instance is bound to
+// gets URLs, for declared ports only; after the agent restarts, and after the control plane
+// restarts, the URL is the same and new connections work.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Instance } from '../../schemas/types.gen.ts';
-import { agentCredential, e2eTest, listInstances, scriptWorkload, tempDir, waitFor } from './support.ts';
+import { agentCredential, e2eTest, listInstances, restartableControlPlane, scriptWorkload, tempDir, waitFor } from './support.ts';
 
 // A random ten-port range: tests running side by side rarely pick the same one.
 const FIRST = 21_000 + Math.floor(Math.random() * 8_000);
@@ -93,6 +94,19 @@ e2eTest(
     assert.equal(back.length, megabyte.length, '1 MB comes back whole');
     assert.ok(back.equals(megabyte), '1 MB comes back intact');
 
+    // 100 streams at once, one of them stalled (its client sends 64 MB and reads nothing back): the
+    // stalled one is held back by its own window, and the 99 others echo 64 KB each, intact.
+    const stalled = connect({ host: hostname, port: Number(port) });
+    stalled.pause();
+    stalled.on('error', () => {});
+    stalled.write(Buffer.alloc(64 * 1024 * 1024, 7));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunk = megabyte.subarray(0, 64 * 1024);
+    const echoes = await Promise.all(Array.from({ length: 99 }, () => echoThrough(url, chunk)));
+    assert.ok(echoes.every((echo) => echo.equals(chunk)), '99 streams beside a stalled one each echo 64 KB intact');
+    assert.ok(!stalled.destroyed && stalled.writableLength > 0, 'the stalled stream is still open, its client still holding bytes it could not send');
+    stalled.destroy();
+
     // The client goes away without a word: the workload's side of the connection closes too.
     const before = closedCount(closedFile);
     const abrupt = connect({ host: hostname, port: Number(port) });
@@ -123,3 +137,32 @@ e2eTest(
     );
   },
 );
+
+{
+  const range = { first: RANGE.last + 1, last: RANGE.last + 10 };
+  const cp = restartableControlPlane({ tunnelRelay: { address: '127.0.0.1', listenAddress: '127.0.0.1', ports: range } });
+  e2eTest('tunnel relay: after a control-plane restart the tunnel keeps its URL and carries new connections', { timeout: 120_000, controlPlane: cp.start }, async (env) => {
+    env.cleanup(() => cp.stop());
+    const { user, namespace: ns } = env;
+    await env.startAgent({ name: 'relay-south' });
+    const marker = env.marker('echo-restart');
+    await user.apply([scriptWorkload('echo', marker, ECHO, {
+        args: [marker, join(tempDir('relay'), 'closed')],
+        ports: [{ name: 'echo', containerPort: 7000, expose: 'tunnel' }],
+        healthCheck: { tcp: { port: 'echo' }, intervalSeconds: 1 },
+      })]);
+    const url = await waitFor(async () => tunnelUrl((await listInstances(user, ns, 'echo'))[0]), 30_000, 'the tunnel endpoint');
+    assert.equal((await echoThrough(url, Buffer.from('before'))).toString(), 'before');
+
+    await cp.stop();
+    const next = await cp.start();
+    await env.retarget(next.url);
+    // The port is listened on again at start, from the store; the agent reconnects its relay.
+    await waitFor(
+      async () => (await echoThrough(url, Buffer.from('after')).catch(() => Buffer.alloc(0))).toString() === 'after',
+      30_000,
+      'the same URL to echo after the control plane restarted',
+    );
+    assert.equal(tunnelUrl((await listInstances(user, ns, 'echo'))[0]), url, 'the Instance still lists the same URL');
+  });
+}
