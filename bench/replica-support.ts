@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../agent/runtime/host-ports.ts';
+import type { Readiness } from '../schemas/types.gen.ts';
 
 const LATTICE_BIN = fileURLToPath(new URL('../bin/lattice.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -17,12 +18,6 @@ const OUTPUT_TAIL_CHARS = 16_000;
 
 export const BENCH_ADMIN = { username: 'bench-admin', password: 'bench-admin-password-1' };
 
-export interface Readiness {
-  leader: boolean;
-  epoch: number;
-  /** The store revision the replica has seen. */
-  revision: number;
-}
 
 export interface Replica {
   label: string;
@@ -60,8 +55,7 @@ export async function readyz(url: string, timeoutMs = 1_000): Promise<Readiness 
   try {
     const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) return undefined;
-    const body = (await response.json()) as Partial<Readiness>;
-    return { leader: body.leader === true, epoch: Number(body.epoch ?? 0), revision: Number(body.revision ?? 0) };
+    return (await response.json()) as Readiness;
   } catch {
     return undefined;
   }

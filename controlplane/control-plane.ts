@@ -11,6 +11,7 @@ import { Reconciler } from '../reconciler/reconciler.ts';
 import { controllerQueue, type WorkQueue } from '../reconciler/work-queue.ts';
 import { systemClock, type Clock } from '../schemas/clock.ts';
 import { isStoreError, type FencedError } from '../store/errors.ts';
+import type { Instance } from '../schemas/types.gen.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { AgentGateway } from './agents/agent-gateway.ts';
 import type { ServerConfig } from './config.ts';
@@ -83,7 +84,7 @@ export class ControlPlane {
     this.gateway = new AgentGateway({
       store,
       now,
-      findInstance: (uid) => this.reconciler?.instances.byIndex('uid', uid)[0],
+      findInstance: (uid) => this.instanceByUid(uid),
       isReady: (name) => {
         const agent = this.reconciler?.agents.get(undefined, name);
         return agent && isReadyCondition(agent);
@@ -100,13 +101,12 @@ export class ControlPlane {
     this.reconciler = config.reconciler
       ? new Reconciler({ store, leaderStore, link: this.gateway, replicas: this.replicas, clock, timings: config.agentTimings, defaultRequests: config.defaultRequests, sharedRequestsPerUser: config.sharedRequestsPerUser, onError })
       : undefined;
-    const reconciler = this.reconciler;
     this.tunnelRelay =
-      config.tunnelRelay && reconciler
+      config.tunnelRelay && this.reconciler
         ? new TunnelRelay({
             config: config.tunnelRelay,
             ports: store.tunnelPorts,
-            findInstance: (uid) => reconciler.instances.byIndex('uid', uid)[0],
+            findInstance: (uid) => this.instanceByUid(uid),
             log: (message) => log.warn({}, message),
           })
         : undefined;
@@ -118,6 +118,11 @@ export class ControlPlane {
       queue.stop();
       this.housekeeping.push({ controller, queue });
     }
+  }
+
+  /** From the reconciler's cache (none without a reconciler): the gateway's and the relay's lookups. */
+  private instanceByUid(uid: string): Instance | undefined {
+    return this.reconciler?.instances.byIndex('uid', uid)[0];
   }
 
   get leadership(): Leadership {

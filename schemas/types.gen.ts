@@ -735,6 +735,31 @@ export interface TokenPair {
   expiresIn: number;
 }
 /**
+ * GET /readyz: the replica serves (200 on a standby too), and whether it leads.
+ *
+ * This interface was referenced by `Api`'s JSON-Schema
+ * via the `definition` "Readiness".
+ */
+export interface Readiness {
+  status: 'ready';
+  /**
+   * The newest committed store revision.
+   */
+  revision: number;
+  /**
+   * Whether this replica holds the leader lease.
+   */
+  leader: boolean;
+  /**
+   * The epoch of its current or last leadership; 0 before it first led.
+   */
+  epoch: number;
+  /**
+   * This replica's name, as Agent status.replica names the one holding an agent.
+   */
+  replica: string;
+}
+/**
  * GET /auth/whoami.
  *
  * This interface was referenced by `Api`'s JSON-Schema

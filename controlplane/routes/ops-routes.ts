@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Readiness } from '../../schemas/types.gen.ts';
 import { ApiError, forbidden } from '../errors.ts';
 
 export async function opsRoutes(app: FastifyInstance): Promise<void> {
@@ -8,7 +9,7 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
     try {
       // A standby is ready too: it serves the API; only the cluster-wide controllers wait.
       const { leading, epoch } = app.leadership;
-      return { status: 'ready', revision: await app.store.currentRevision(), leader: leading, epoch, replica: app.replicaId };
+      return { status: 'ready', revision: await app.store.currentRevision(), leader: leading, epoch, replica: app.replicaId } satisfies Readiness;
     } catch {
       throw new ApiError('ServiceUnavailable', 'the store is not answering');
     }

@@ -8,22 +8,16 @@
 import assert from 'node:assert/strict';
 import { LatticeClient } from '../../client/api-client.ts';
 import { nodeWebSocket } from '../../client/node-websocket.ts';
+import type { Readiness } from '../../schemas/types.gen.ts';
 import { ADMIN } from './server.ts';
 import { freePort, spawnLattice, waitFor, type LatticeProcess } from '../e2e/support.ts';
 
-export interface Readyz {
-  status: string;
-  revision: number;
-  leader: boolean;
-  epoch: number;
-  replica: string;
-}
 
 /** GET /readyz; undefined while it does not answer 200 (not up yet, gone, or stopped). */
-export async function readyz(url: string, timeoutMs = 1_000): Promise<Readyz | undefined> {
+export async function readyz(url: string, timeoutMs = 1_000): Promise<Readiness | undefined> {
   try {
     const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-    return response.ok ? ((await response.json()) as Readyz) : undefined;
+    return response.ok ? ((await response.json()) as Readiness) : undefined;
   } catch {
     return undefined;
   }
@@ -41,7 +35,7 @@ export interface Replica {
  * /readyz of a replica that has to answer: fails the test if it does not (a standby is ready
  * too). A longer timeout than readyz's: this is an assertion, not a poll.
  */
-export async function readyzOf(replica: Replica): Promise<Readyz> {
+export async function readyzOf(replica: Replica): Promise<Readiness> {
   const state = await readyz(replica.url, 10_000);
   assert.ok(state, `${replica.label} answers /readyz with 200 (a standby is ready too)`);
   return state;
